@@ -1,0 +1,45 @@
+//! `keyhold`: runs the server (`keyhold serve`) and, as a thin layer over the REST API, manages
+//! what it holds.
+// The CLI's job is to print to stdout.
+#![allow(clippy::print_stdout)]
+
+mod logging;
+mod master_key_cmd;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// keyhold: customer-managed keys, an Azure-Key-Vault-compatible key service and Entra-style
+/// identities for self-hosted AI services, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "keyhold", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (HTTPS on 127.0.0.1:8443, data in ./keyhold-data by default).
+    Serve(Box<serve::ServeArgs>),
+    /// Master key utilities.
+    #[command(subcommand)]
+    MasterKey(master_key_cmd::MasterKeyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(*args),
+        Command::MasterKey(cmd) => master_key_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("keyhold: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

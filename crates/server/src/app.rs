@@ -1,0 +1,134 @@
+//! The axum application: one dispatcher that parses every request into a [`Route`] and calls
+//! its handler, wrapped in the request-context middleware.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::routes::{Route, RouteError, classify_host};
+use crate::state::AppState;
+
+/// Header carrying keyhold's id for the request (Azure's name).
+pub const REQUEST_ID: &str = "x-ms-request-id";
+/// Header a client may send with its own id; echoed back (Azure's name).
+pub const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
+
+/// Builds the application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .with_state(state)
+        .layer(middleware::from_fn(request_context))
+}
+
+/// The request's host: the `Host` header (HTTP/1.1) or the URI authority (HTTP/2).
+fn request_host(request: &Request) -> String {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    let config = state.config();
+    let host = classify_host(
+        &request_host(&request),
+        &config.vault_domain,
+        &config.ai_domain,
+    );
+    let route = match Route::parse(&host, request.method(), request.uri().path()) {
+        Ok(route) => route,
+        Err(RouteError::NotFound) => {
+            return ApiError::no_route(request.method().as_str(), request.uri().path())
+                .into_response();
+        }
+        Err(RouteError::MethodNotAllowed(allow)) => {
+            return ApiError::method_not_allowed(request.method().as_str(), allow).into_response();
+        }
+    };
+    match route {
+        Route::Health => axum::Json(json!({ "status": "ok" })).into_response(),
+        Route::Ready => ready(&state).await,
+        Route::OpenIdConfiguration { .. }
+        | Route::Jwks { .. }
+        | Route::Token { .. }
+        | Route::ManagedIdentityToken
+        | Route::Arm(_) => {
+            ApiError::no_route(request.method().as_str(), request.uri().path()).into_response()
+        }
+    }
+}
+
+/// Ready when the record store answers a read.
+async fn ready(state: &AppState) -> Response {
+    match state.records().get("system", "master-key-check").await {
+        Ok(_) => axum::Json(json!({ "status": "ready" })).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            ApiError::unavailable("storage is not answering", 1).into_response()
+        }
+    }
+}
+
+/// Assigns a request id, echoes the client's, and records one trace span per request.
+/// Request bodies, query strings and headers are not logged (they may carry credentials).
+async fn request_context(request: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = request
+        .headers()
+        .get(CLIENT_REQUEST_ID)
+        .filter(|v| v.len() <= 128)
+        .cloned();
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), elapsed_ms, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), elapsed_ms, "request done");
+        }
+    });
+    set_ids(response.headers_mut(), &request_id, client_request_id);
+    response
+}
+
+fn set_ids(headers: &mut HeaderMap, request_id: &str, client: Option<HeaderValue>) {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    if let Some(value) = client {
+        headers.insert(CLIENT_REQUEST_ID, value);
+    }
+}
+
+/// Reads a request body of at most `limit` bytes; 413 above it.
+pub async fn read_body(body: Body, limit: u64) -> Result<bytes::Bytes, ApiError> {
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, limit_usize)
+        .await
+        .map_err(|_| ApiError::payload_too_large(limit))
+}
+
+/// A response with no body and the given status (HEAD-style answers, 204s).
+pub fn empty(status: StatusCode) -> Response {
+    (status, Body::empty()).into_response()
+}

@@ -1,0 +1,21 @@
+//! keyhold's HTTPS server: the validated configuration, start-up (data directory, master key,
+//! TLS), request routing and the mapping of typed errors to Azure-style wire errors.
+//!
+//! Domain logic lives in the domain crates; this crate holds no crypto of its own beyond
+//! loading the master key and configuring TLS.
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod api_version;
+pub mod app;
+pub mod config;
+pub mod data_dir;
+pub mod error;
+pub mod master_key;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod tls;
+
+pub use config::{Config, ConfigError, ConfigLayer};
+pub use startup::{ReadyInfo, StartupError, run};

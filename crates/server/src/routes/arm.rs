@@ -1,0 +1,385 @@
+//! Azure Resource Manager paths on the service host, parsed into [`ArmRoute`].
+//!
+//! ARM matches keywords (`resourceGroups`, provider namespaces, resource types) without regard
+//! to case; names keep the case the client sent. Role assignments hang under any scope:
+//! `/{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+
+use axum::http::Method;
+
+use super::RouteError;
+
+/// The method class of an operation on one ARM resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceOp {
+    /// GET
+    Get,
+    /// HEAD (existence check)
+    Head,
+    /// PUT (create or replace)
+    Put,
+    /// PATCH (update)
+    Patch,
+    /// DELETE
+    Delete,
+}
+
+/// A parsed ARM request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArmRoute {
+    /// `GET /tenants`
+    ListTenants,
+    /// `GET /subscriptions`
+    ListSubscriptions,
+    /// `GET /subscriptions/{sub}`
+    GetSubscription {
+        /// Subscription id as sent.
+        subscription: String,
+    },
+    /// `GET /subscriptions/{sub}/resourcegroups`
+    ListResourceGroups {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// `/subscriptions/{sub}/resourcegroups/{rg}`
+    ResourceGroup {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group name.
+        resource_group: String,
+        /// Operation.
+        op: ResourceOp,
+    },
+    /// `GET …/providers/Microsoft.ManagedIdentity/userAssignedIdentities` (by subscription or group)
+    ListUserAssignedIdentities {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group, when listing one group.
+        resource_group: Option<String>,
+    },
+    /// `…/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`
+    UserAssignedIdentity {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Identity name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
+    /// `GET /{scope}/providers/Microsoft.Authorization/roleAssignments`
+    ListRoleAssignments {
+        /// The scope (an ARM id prefix, starting with `/subscriptions/`).
+        scope: String,
+    },
+    /// `/{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`
+    RoleAssignment {
+        /// The scope.
+        scope: String,
+        /// Assignment name (a GUID).
+        name: String,
+        /// Operation (GET, PUT, DELETE).
+        op: ResourceOp,
+    },
+    /// `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions`
+    ListRoleDefinitions {
+        /// The scope.
+        scope: String,
+    },
+    /// `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`
+    GetRoleDefinition {
+        /// The scope.
+        scope: String,
+        /// Role definition GUID.
+        id: String,
+    },
+}
+
+const GET: &str = "GET";
+const RESOURCE_METHODS: &str = "GET, HEAD, PUT, PATCH, DELETE";
+const ASSIGNMENT_METHODS: &str = "GET, PUT, DELETE";
+
+fn list(method: &Method, route: ArmRoute) -> Result<ArmRoute, RouteError> {
+    if method == Method::GET {
+        Ok(route)
+    } else {
+        Err(RouteError::MethodNotAllowed(GET))
+    }
+}
+
+fn resource_op(method: &Method) -> Result<ResourceOp, RouteError> {
+    match *method {
+        Method::GET => Ok(ResourceOp::Get),
+        Method::HEAD => Ok(ResourceOp::Head),
+        Method::PUT => Ok(ResourceOp::Put),
+        Method::PATCH => Ok(ResourceOp::Patch),
+        Method::DELETE => Ok(ResourceOp::Delete),
+        _ => Err(RouteError::MethodNotAllowed(RESOURCE_METHODS)),
+    }
+}
+
+fn assignment_op(method: &Method) -> Result<ResourceOp, RouteError> {
+    match *method {
+        Method::GET => Ok(ResourceOp::Get),
+        Method::PUT => Ok(ResourceOp::Put),
+        Method::DELETE => Ok(ResourceOp::Delete),
+        _ => Err(RouteError::MethodNotAllowed(ASSIGNMENT_METHODS)),
+    }
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Parses ARM path segments (already split, original case). `None` when the path is not an
+/// ARM path at all (so other service-host routes can be tried).
+pub fn parse(method: &Method, segments: &[&str]) -> Option<Result<ArmRoute, RouteError>> {
+    let first = segments.first()?;
+    if eq(first, "tenants") {
+        return Some(match segments.len() {
+            1 => list(method, ArmRoute::ListTenants),
+            _ => Err(RouteError::NotFound),
+        });
+    }
+    if !eq(first, "subscriptions") {
+        return None;
+    }
+    Some(parse_subscription(method, segments))
+}
+
+fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, RouteError> {
+    // Role assignments/definitions may hang under any scope: split at the last
+    // `providers/Microsoft.Authorization`.
+    if let Some(at) = segments
+        .windows(2)
+        .rposition(|w| eq(w[0], "providers") && eq(w[1], "Microsoft.Authorization"))
+    {
+        let scope = format!("/{}", segments[..at].join("/"));
+        return parse_authorization(method, scope, &segments[at + 2..]);
+    }
+    match segments {
+        [_] => list(method, ArmRoute::ListSubscriptions),
+        [_, sub] => list(
+            method,
+            ArmRoute::GetSubscription {
+                subscription: (*sub).to_owned(),
+            },
+        ),
+        [_, sub, rgs] if eq(rgs, "resourcegroups") => list(
+            method,
+            ArmRoute::ListResourceGroups {
+                subscription: (*sub).to_owned(),
+            },
+        ),
+        [_, sub, rgs, rg] if eq(rgs, "resourcegroups") => Ok(ArmRoute::ResourceGroup {
+            subscription: (*sub).to_owned(),
+            resource_group: (*rg).to_owned(),
+            op: resource_op(method)?,
+        }),
+        [_, sub, p, ns, ty]
+            if eq(p, "providers")
+                && eq(ns, "Microsoft.ManagedIdentity")
+                && eq(ty, "userAssignedIdentities") =>
+        {
+            list(
+                method,
+                ArmRoute::ListUserAssignedIdentities {
+                    subscription: (*sub).to_owned(),
+                    resource_group: None,
+                },
+            )
+        }
+        [_, sub, rgs, rg, p, ns, ty]
+            if eq(rgs, "resourcegroups")
+                && eq(p, "providers")
+                && eq(ns, "Microsoft.ManagedIdentity")
+                && eq(ty, "userAssignedIdentities") =>
+        {
+            list(
+                method,
+                ArmRoute::ListUserAssignedIdentities {
+                    subscription: (*sub).to_owned(),
+                    resource_group: Some((*rg).to_owned()),
+                },
+            )
+        }
+        [_, sub, rgs, rg, p, ns, ty, name]
+            if eq(rgs, "resourcegroups")
+                && eq(p, "providers")
+                && eq(ns, "Microsoft.ManagedIdentity")
+                && eq(ty, "userAssignedIdentities") =>
+        {
+            Ok(ArmRoute::UserAssignedIdentity {
+                subscription: (*sub).to_owned(),
+                resource_group: (*rg).to_owned(),
+                name: (*name).to_owned(),
+                op: resource_op(method)?,
+            })
+        }
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+fn parse_authorization(
+    method: &Method,
+    scope: String,
+    rest: &[&str],
+) -> Result<ArmRoute, RouteError> {
+    match rest {
+        [ty] if eq(ty, "roleAssignments") => list(method, ArmRoute::ListRoleAssignments { scope }),
+        [ty, name] if eq(ty, "roleAssignments") => Ok(ArmRoute::RoleAssignment {
+            scope,
+            name: (*name).to_owned(),
+            op: assignment_op(method)?,
+        }),
+        [ty] if eq(ty, "roleDefinitions") => list(method, ArmRoute::ListRoleDefinitions { scope }),
+        [ty, id] if eq(ty, "roleDefinitions") => list(
+            method,
+            ArmRoute::GetRoleDefinition {
+                scope,
+                id: (*id).to_owned(),
+            },
+        ),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Parsed = Option<Result<ArmRoute, RouteError>>;
+
+    fn run(method: Method, path: &str) -> Parsed {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        parse(&method, &segments)
+    }
+
+    #[test]
+    fn arm_table() {
+        let s = "00000000-0000-0000-0000-000000000001";
+        let rows: Vec<(Method, String, Parsed)> = vec![
+            (
+                Method::GET,
+                "/tenants".into(),
+                Some(Ok(ArmRoute::ListTenants)),
+            ),
+            (
+                Method::GET,
+                "/subscriptions".into(),
+                Some(Ok(ArmRoute::ListSubscriptions)),
+            ),
+            (
+                Method::POST,
+                "/subscriptions".into(),
+                Some(Err(RouteError::MethodNotAllowed("GET"))),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}"),
+                Some(Ok(ArmRoute::GetSubscription {
+                    subscription: s.into(),
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/resourcegroups"),
+                Some(Ok(ArmRoute::ListResourceGroups {
+                    subscription: s.into(),
+                })),
+            ),
+            (
+                Method::PUT,
+                format!("/subscriptions/{s}/resourceGroups/My-RG"),
+                Some(Ok(ArmRoute::ResourceGroup {
+                    subscription: s.into(),
+                    resource_group: "My-RG".into(),
+                    op: ResourceOp::Put,
+                })),
+            ),
+            (
+                Method::HEAD,
+                format!("/subscriptions/{s}/RESOURCEGROUPS/rg"),
+                Some(Ok(ArmRoute::ResourceGroup {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    op: ResourceOp::Head,
+                })),
+            ),
+            (
+                Method::POST,
+                format!("/subscriptions/{s}/resourceGroups/rg"),
+                Some(Err(RouteError::MethodNotAllowed(RESOURCE_METHODS))),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+                ),
+                Some(Ok(ArmRoute::ListUserAssignedIdentities {
+                    subscription: s.into(),
+                    resource_group: None,
+                })),
+            ),
+            (
+                Method::DELETE,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/microsoft.managedidentity/userassignedidentities/id1"
+                ),
+                Some(Ok(ArmRoute::UserAssignedIdentity {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "id1".into(),
+                    op: ResourceOp::Delete,
+                })),
+            ),
+            (
+                Method::PUT,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/providers/Microsoft.Authorization/roleAssignments/abc"
+                ),
+                Some(Ok(ArmRoute::RoleAssignment {
+                    scope: format!(
+                        "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"
+                    ),
+                    name: "abc".into(),
+                    op: ResourceOp::Put,
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments"),
+                Some(Ok(ArmRoute::ListRoleAssignments {
+                    scope: format!("/subscriptions/{s}"),
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/xyz"),
+                Some(Ok(ArmRoute::GetRoleDefinition {
+                    scope: format!("/subscriptions/{s}"),
+                    id: "xyz".into(),
+                })),
+            ),
+            (
+                Method::PATCH,
+                format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments/a"),
+                Some(Err(RouteError::MethodNotAllowed(ASSIGNMENT_METHODS))),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/resourceGroups/rg/unknown"),
+                Some(Err(RouteError::NotFound)),
+            ),
+            (Method::GET, "/healthz".into(), None),
+            (
+                Method::GET,
+                "/tenants/x".into(),
+                Some(Err(RouteError::NotFound)),
+            ),
+        ];
+        for (method, path, expected) in rows {
+            assert_eq!(run(method.clone(), &path), expected, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Start-up, in an order that keeps a failed start from changing anything:
+//!
+//! 1. check the data directory (owner, permissions) — read only;
+//! 2. bind the listener (an occupied port fails here);
+//! 3. load the master key and prepare TLS (a new dev key/CA stays in memory);
+//! 4. for an existing data directory, open the store and verify the master key against it;
+//! 5. only now write: create the directory, persist the new master key and CA, create the store;
+//! 6. serve until SIGINT/SIGTERM, then drain connections gracefully.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyhold_crypto::{CryptoError, Sealer};
+use keyhold_store::{
+    BlobStore, EmbeddedStore, LocalBlobStore, RecordStore, RecordStoreExt, RedbRecordStore,
+    StoreError,
+};
+
+use crate::app::router;
+use crate::config::{BlobConfig, Config, StoreConfig};
+use crate::data_dir::{DataDir, DataDirError, DataDirState, create_private_dir};
+use crate::master_key::{self, MasterKeyError};
+use crate::state::AppState;
+use crate::tls::{self, TlsError};
+
+/// Seal purpose and record of the master-key check value. DO NOT CHANGE.
+const MASTER_KEY_CHECK_PURPOSE: &str = "system.master-key-check.v1";
+const MASTER_KEY_CHECK_KEY: &str = "master-key-check";
+
+/// How long in-flight requests may finish after a shutdown signal.
+const GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// Why the server did not start. Each message names the problem and the path or address.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// Data directory problem.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The listen address is taken or not bindable.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What the OS said, with a hint.
+        reason: String,
+    },
+    /// Master key problem.
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    /// TLS problem.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The store could not be opened or answered an error.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(String),
+}
+
+/// What the server reports once it is ready.
+#[derive(Debug, Clone)]
+pub struct ReadyInfo {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The management/identity base URL.
+    pub management_url: String,
+    /// A vault URL template (`{vault}` stands for the name).
+    pub vault_url_template: String,
+    /// An AI account URL template.
+    pub ai_url_template: String,
+    /// The CA certificate to trust, when generated.
+    pub ca_pem: Option<PathBuf>,
+    /// True if this start initialised the data directory.
+    pub initialized: bool,
+}
+
+impl std::fmt::Display for ReadyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "keyhold ready on https://{} | management {} | vaults {} | ai {}",
+            self.addr, self.management_url, self.vault_url_template, self.ai_url_template
+        )?;
+        if let Some(ca) = &self.ca_pem {
+            write!(f, " | trust CA {}", ca.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts the server and runs it until a shutdown signal; `on_ready` is called once it accepts
+/// connections.
+pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<(), StartupError> {
+    // Everything keyhold creates holds or protects keys: private to its owner.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    let data_dir = DataDir::new(&config.data_dir);
+    let state = data_dir.inspect()?;
+    let listener = bind(config.listen)?;
+    let addr = listener.local_addr().map_err(|e| StartupError::Bind {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+    let mut master = master_key::load(config.master_key_file.as_deref(), &data_dir, state)?;
+    if state == DataDirState::Initialized {
+        verify_master_key(&data_dir, &master.sealer, &master.origin)?;
+    }
+    let mut prepared_tls = tls::prepare(&config, &data_dir.tls_dir(), &master.sealer)?;
+
+    // Every check passed: from here on, writing is expected.
+    if state == DataDirState::Missing {
+        data_dir.create()?;
+    }
+    if master.is_new() {
+        tracing::warn!(
+            path = %data_dir.dev_master_key().display(),
+            "generated a development master key inside the data directory; for production set \
+             KEYHOLD_MASTER_KEY_FILE to a key kept outside it"
+        );
+    }
+    master.persist()?;
+    prepared_tls.persist()?;
+    let store = open_store(&config, &data_dir)?;
+    record_master_key(store.records.as_ref(), &master.sealer).await?;
+
+    let app_state = AppState::new(
+        config.clone(),
+        addr.port(),
+        store.records,
+        store.blobs,
+        master.sealer,
+    );
+    let app = router(app_state);
+    let handle = axum_server::Handle::new();
+    spawn_signal_handler(handle.clone());
+    let rustls_config =
+        axum_server::tls_rustls::RustlsConfig::from_config(prepared_tls.server_config.clone());
+    let server = axum_server::from_tcp_rustls(listener, rustls_config)
+        .map_err(|e| StartupError::Serve(e.to_string()))?
+        .handle(handle.clone());
+    let serving = tokio::spawn(async move {
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
+    if handle.listening().await.is_none() {
+        return Err(StartupError::Serve(
+            "listener stopped before it was ready".into(),
+        ));
+    }
+    let port = addr.port();
+    on_ready(&ReadyInfo {
+        addr,
+        management_url: format!("https://localhost:{port}/"),
+        vault_url_template: format!("https://{{vault}}.{}:{port}/", config.vault_domain),
+        ai_url_template: format!("https://{{account}}.{}:{port}/", config.ai_domain),
+        ca_pem: prepared_tls.ca_pem.clone(),
+        initialized: state != DataDirState::Initialized,
+    });
+    match serving.await {
+        Ok(Ok(())) => {
+            tracing::info!("keyhold stopped");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(StartupError::Serve(e.to_string())),
+        Err(e) => Err(StartupError::Serve(e.to_string())),
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "the address is already in use (is another keyhold running? choose another \
+                 with --listen)"
+                    .to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need privileges)".to_owned()
+            }
+            _ => e.to_string(),
+        };
+        StartupError::Bind { addr, reason }
+    })
+}
+
+struct OpenedStore {
+    records: Arc<dyn RecordStore>,
+    blobs: Arc<dyn BlobStore>,
+}
+
+/// Opens the configured engines. The embedded default keeps records and blobs in the data
+/// directory; a `file://` blob URL moves the blobs elsewhere.
+fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, StartupError> {
+    let StoreConfig::Embedded = config.store;
+    let BlobConfig::LocalDir(blob_dir) = &config.blob;
+    if *blob_dir == data_dir.root().join("blobs") {
+        let store = EmbeddedStore::open(data_dir.root())?;
+        return Ok(OpenedStore {
+            records: store.records,
+            blobs: store.blobs,
+        });
+    }
+    create_private_dir(blob_dir)?;
+    Ok(OpenedStore {
+        records: Arc::new(RedbRecordStore::open(&data_dir.store_file())?),
+        blobs: Arc::new(LocalBlobStore::open(blob_dir)?),
+    })
+}
+
+/// Records the master-key check value if the store has none yet.
+async fn record_master_key(records: &dyn RecordStore, sealer: &Sealer) -> Result<(), StartupError> {
+    if records.get("system", MASTER_KEY_CHECK_KEY).await?.is_some() {
+        return Ok(());
+    }
+    let check = sealer
+        .seal(MASTER_KEY_CHECK_PURPOSE, b"keyhold")
+        .map_err(|e| StartupError::Serve(e.to_string()))?;
+    records
+        .put_if_absent("system", MASTER_KEY_CHECK_KEY, check)
+        .await?;
+    Ok(())
+}
+
+/// Checks the master key against the existing store through a read-only open, so that a
+/// wrong key (or a corrupted store) fails the start without modifying any file.
+fn verify_master_key(
+    data_dir: &DataDir,
+    sealer: &Sealer,
+    origin: &master_key::MasterKeyOrigin,
+) -> Result<(), StartupError> {
+    let record =
+        RedbRecordStore::read_only_get(&data_dir.store_file(), "system", MASTER_KEY_CHECK_KEY)?;
+    let Some(record) = record else {
+        // An earlier first start stopped between creating the store and recording the check;
+        // the check is recorded below, once the store is open for writing.
+        return Ok(());
+    };
+    match sealer.open(MASTER_KEY_CHECK_PURPOSE, &record.value) {
+        Ok(_) => Ok(()),
+        Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
+            Err(MasterKeyError::Mismatch(origin.clone()).into())
+        }
+        Err(e) => Err(StartupError::Serve(e.to_string())),
+    }
+}
+
+fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot install SIGTERM handler");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!(
+            grace_secs = GRACE_PERIOD.as_secs(),
+            "shutdown signal received; draining connections"
+        );
+        handle.graceful_shutdown(Some(GRACE_PERIOD));
+    });
+}

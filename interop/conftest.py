@@ -1,0 +1,114 @@
+"""Harness for the official-SDK interop tests.
+
+Starts the real ``keyhold`` binary on a free loopback port with a fresh data directory, trusts
+its generated CA for every HTTPS client in this process, and resolves ``*.localhost`` names to
+loopback (RFC 6761; Debian's resolver does not), exactly as DESIGN.md section 8 describes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KEYHOLD_BIN = os.environ.get("KEYHOLD_BIN", str(ROOT / "target" / "debug" / "keyhold"))
+
+_system_getaddrinfo = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, bytes):
+        host = host.decode()
+    if isinstance(host, str):
+        name = host.rstrip(".").lower()
+        if name == "localhost" or name.endswith(".localhost"):
+            host = "127.0.0.1"
+    return _system_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _getaddrinfo
+
+
+@dataclass
+class Keyhold:
+    """A running keyhold server."""
+
+    process: subprocess.Popen
+    data_dir: pathlib.Path
+    port: int
+    ready_line: str
+    stderr_lines: list
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://localhost:{self.port}"
+
+    @property
+    def ca(self) -> str:
+        return str(self.data_dir / "tls" / "ca.pem")
+
+    @property
+    def bootstrap(self) -> dict:
+        return json.loads((self.data_dir / "bootstrap.json").read_text())
+
+    def vault_url(self, name: str) -> str:
+        return f"https://{name}.{self.bootstrap['vaultDomain']}:{self.port}"
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None) -> Keyhold:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHOLD_")}
+    full_env.update(env or {})
+    process = subprocess.Popen(
+        [KEYHOLD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+    )
+    lines: "queue.Queue[str]" = queue.Queue()
+    stderr_lines: list = []
+    threading.Thread(target=lambda: [lines.put(l) for l in process.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [stderr_lines.append(l) for l in process.stderr], daemon=True).start()
+    try:
+        line = lines.get(timeout=60)
+    except queue.Empty:
+        process.kill()
+        raise RuntimeError("keyhold did not become ready:\n" + "".join(stderr_lines))
+    prefix = "keyhold ready on https://"
+    assert line.startswith(prefix), line
+    port = int(line[len(prefix):].split()[0].rsplit(":", 1)[1])
+    return Keyhold(process, data_dir, port, line.strip(), stderr_lines)
+
+
+@pytest.fixture(scope="session")
+def keyhold():
+    """One server for the whole session; tests isolate themselves by resource names."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-"))
+    server = start_keyhold(tmp / "data")
+    os.environ["REQUESTS_CA_BUNDLE"] = server.ca
+    os.environ["SSL_CERT_FILE"] = server.ca
+    yield server
+    code = server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert code == 0, "keyhold did not shut down cleanly:\n" + "".join(server.stderr_lines)
