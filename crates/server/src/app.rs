@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::error::ApiError;
 use crate::routes::{Route, RouteError, classify_host};
 use crate::state::AppState;
+use crate::{arm, directory_api, identity_api};
 
 /// Header carrying keyhold's id for the request (Azure's name).
 pub const REQUEST_ID: &str = "x-ms-request-id";
@@ -60,13 +61,20 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     match route {
         Route::Health => axum::Json(json!({ "status": "ok" })).into_response(),
         Route::Ready => ready(&state).await,
-        Route::OpenIdConfiguration { .. }
-        | Route::Jwks { .. }
-        | Route::Token { .. }
-        | Route::ManagedIdentityToken
-        | Route::Arm(_) => {
-            ApiError::no_route(request.method().as_str(), request.uri().path()).into_response()
+        Route::OpenIdConfiguration { tenant } => {
+            identity_api::openid_configuration(&state, &tenant).await
         }
+        Route::Jwks { tenant } => identity_api::jwks(&state, &tenant).await,
+        Route::Token { tenant } => {
+            let (parts, body) = request.into_parts();
+            identity_api::token(&state, &tenant, &parts.headers, body).await
+        }
+        Route::ManagedIdentityToken => {
+            let (head, _) = arm::Head::split(request);
+            identity_api::managed_identity_token(&state, head.uri(), head.headers()).await
+        }
+        Route::Arm(route) => arm::handle(&state, route, request).await,
+        Route::Directory(route) => directory_api::handle(&state, route, request).await,
     }
 }
 

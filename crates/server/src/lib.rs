@@ -8,9 +8,14 @@
 
 pub mod api_version;
 pub mod app;
+pub mod arm;
+pub mod auth;
+pub mod bootstrap;
 pub mod config;
 pub mod data_dir;
+pub mod directory_api;
 pub mod error;
+pub mod identity_api;
 pub mod master_key;
 pub mod routes;
 pub mod startup;

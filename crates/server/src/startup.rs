@@ -19,11 +19,13 @@ use keyhold_store::{
 };
 
 use crate::app::router;
+use crate::bootstrap;
 use crate::config::{BlobConfig, Config, StoreConfig};
 use crate::data_dir::{DataDir, DataDirError, DataDirState, create_private_dir};
 use crate::master_key::{self, MasterKeyError};
-use crate::state::AppState;
+use crate::state::{AppState, StateParts};
 use crate::tls::{self, TlsError};
+use keyhold_identity::{Identity, IdentitySettings};
 
 /// Seal purpose and record of the master-key check value. DO NOT CHANGE.
 const MASTER_KEY_CHECK_PURPOSE: &str = "system.master-key-check.v1";
@@ -50,6 +52,9 @@ pub enum StartupError {
     /// Master key problem.
     #[error(transparent)]
     MasterKey(#[from] MasterKeyError),
+    /// The identity bootstrap failed.
+    #[error("identity bootstrap: {0}")]
+    Identity(#[from] keyhold_identity::IdentityError),
     /// TLS problem.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -74,6 +79,8 @@ pub struct ReadyInfo {
     pub ai_url_template: String,
     /// The CA certificate to trust, when generated.
     pub ca_pem: Option<PathBuf>,
+    /// The bootstrap credentials file.
+    pub bootstrap: PathBuf,
     /// True if this start initialised the data directory.
     pub initialized: bool,
 }
@@ -88,7 +95,7 @@ impl std::fmt::Display for ReadyInfo {
         if let Some(ca) = &self.ca_pem {
             write!(f, " | trust CA {}", ca.display())?;
         }
-        Ok(())
+        write!(f, " | credentials {}", self.bootstrap.display())
     }
 }
 
@@ -126,16 +133,40 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     let store = open_store(&config, &data_dir)?;
     record_master_key(store.records.as_ref(), &master.sealer).await?;
 
-    let app_state = AppState::new(
-        config.clone(),
-        addr.port(),
-        store.records,
-        store.blobs,
-        master.sealer,
-    );
+    let sealer = Arc::new(master.sealer);
+    let port = addr.port();
+    let identity = Arc::new(Identity::new(
+        store.records.clone(),
+        sealer.clone(),
+        IdentitySettings::new(
+            format!("https://localhost:{port}"),
+            vec![
+                config.management_audience.clone(),
+                config.vault_audience(),
+                config.ai_audience.clone(),
+            ],
+        ),
+    ));
+    let outcome = bootstrap::run(&identity).await?;
+    bootstrap::write(
+        &data_dir.bootstrap_file(),
+        &outcome,
+        &config,
+        port,
+        prepared_tls.ca_pem.as_deref(),
+    )?;
+    let app_state = AppState::new(StateParts {
+        config: config.clone(),
+        public_port: port,
+        records: store.records,
+        blobs: store.blobs,
+        sealer,
+        identity,
+        default_tenant: bootstrap::tenant_of(&outcome),
+    });
     let app = router(app_state);
     let handle = axum_server::Handle::new();
-    spawn_signal_handler(handle.clone());
+    spawn_signal_handler(handle.clone())?;
     let rustls_config =
         axum_server::tls_rustls::RustlsConfig::from_config(prepared_tls.server_config.clone());
     let server = axum_server::from_tcp_rustls(listener, rustls_config)
@@ -151,13 +182,13 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             "listener stopped before it was ready".into(),
         ));
     }
-    let port = addr.port();
     on_ready(&ReadyInfo {
         addr,
         management_url: format!("https://localhost:{port}/"),
         vault_url_template: format!("https://{{vault}}.{}:{port}/", config.vault_domain),
         ai_url_template: format!("https://{{account}}.{}:{port}/", config.ai_domain),
         ca_pem: prepared_tls.ca_pem.clone(),
+        bootstrap: data_dir.bootstrap_file(),
         initialized: state != DataDirState::Initialized,
     });
     match serving.await {
@@ -248,18 +279,18 @@ fn verify_master_key(
     }
 }
 
-fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) {
+/// Registers SIGINT/SIGTERM handlers *now* (before readiness is announced, so a signal sent
+/// right after the ready line is never lost to the default action), then drains gracefully.
+fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) -> Result<(), StartupError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind| {
+        signal(kind).map_err(|e| StartupError::Serve(format!("cannot install signal handler: {e}")))
+    };
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
     tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot install SIGTERM handler");
-                    return;
-                }
-            };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
         tracing::info!(
@@ -268,4 +299,5 @@ fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) {
         );
         handle.graceful_shutdown(Some(GRACE_PERIOD));
     });
+    Ok(())
 }

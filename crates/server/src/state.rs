@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use keyhold_crypto::Sealer;
+use keyhold_identity::Identity;
 use keyhold_store::{BlobStore, RecordStore};
+use uuid::Uuid;
 
 use crate::config::Config;
 
@@ -18,25 +20,41 @@ struct Inner {
     public_port: u16,
     records: Arc<dyn RecordStore>,
     blobs: Arc<dyn BlobStore>,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
+    identity: Arc<Identity>,
+    default_tenant: Uuid,
+}
+
+/// The parts [`AppState::new`] assembles.
+pub struct StateParts {
+    /// Validated configuration.
+    pub config: Config,
+    /// The port clients reach.
+    pub public_port: u16,
+    /// Record store.
+    pub records: Arc<dyn RecordStore>,
+    /// Blob store.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Master-key sealer.
+    pub sealer: Arc<Sealer>,
+    /// Identity service.
+    pub identity: Arc<Identity>,
+    /// The bootstrap tenant (named in challenges when no other tenant is known).
+    pub default_tenant: Uuid,
 }
 
 impl AppState {
     /// Assembles the state once start-up succeeded.
-    pub fn new(
-        config: Config,
-        public_port: u16,
-        records: Arc<dyn RecordStore>,
-        blobs: Arc<dyn BlobStore>,
-        sealer: Sealer,
-    ) -> Self {
+    pub fn new(parts: StateParts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                config,
-                public_port,
-                records,
-                blobs,
-                sealer,
+                config: parts.config,
+                public_port: parts.public_port,
+                records: parts.records,
+                blobs: parts.blobs,
+                sealer: parts.sealer,
+                identity: parts.identity,
+                default_tenant: parts.default_tenant,
             }),
         }
     }
@@ -62,7 +80,22 @@ impl AppState {
     }
 
     /// The master-key sealer.
-    pub fn sealer(&self) -> &Sealer {
+    pub fn sealer(&self) -> &Arc<Sealer> {
         &self.inner.sealer
+    }
+
+    /// The identity service.
+    pub fn identity(&self) -> &Identity {
+        &self.inner.identity
+    }
+
+    /// The bootstrap tenant.
+    pub fn default_tenant(&self) -> Uuid {
+        self.inner.default_tenant
+    }
+
+    /// `https://localhost:{port}`: the authority and management endpoint.
+    pub fn service_url(&self) -> String {
+        format!("https://localhost:{}", self.inner.public_port)
     }
 }

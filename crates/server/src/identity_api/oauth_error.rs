@@ -28,7 +28,12 @@ impl OAuthError {
 
     /// A required form field is missing or malformed.
     pub fn invalid_request(aadsts: u32, description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", aadsts, description.into())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            aadsts,
+            description.into(),
+        )
     }
 
     /// The tenant in the path does not exist.
@@ -45,13 +50,20 @@ impl OAuthError {
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             70003,
-            format!("The app requested an unsupported grant type '{grant}'; keyhold supports client_credentials."),
+            format!(
+                "The app requested an unsupported grant type '{grant}'; keyhold supports client_credentials."
+            ),
         )
     }
 
     /// The scope names no known resource.
     pub fn invalid_scope(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", 1002012, description.into())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            description.into(),
+        )
     }
 
     /// Unknown application.
@@ -60,7 +72,9 @@ impl OAuthError {
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+            ),
         )
     }
 
@@ -70,7 +84,9 @@ impl OAuthError {
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
-            format!("Invalid client secret provided for app '{client_id}'. Ensure the secret being sent is the client secret value, not the secret ID."),
+            format!(
+                "Invalid client secret provided for app '{client_id}'. Ensure the secret being sent is the client secret value, not the secret ID."
+            ),
         )
     }
 
@@ -81,6 +97,17 @@ impl OAuthError {
             "unauthorized_client",
             7000112,
             format!("Application '{client_id}' is disabled."),
+        )
+    }
+
+    /// A failure on keyhold's side: logged, answered generically.
+    pub fn server_error(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "token endpoint failure");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            "There was an error issuing a token; retry.".into(),
         )
     }
 
@@ -111,9 +138,10 @@ impl IntoResponse for OAuthError {
             "correlation_id": trace,
         });
         let mut response = (self.status, axum::Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
         response
     }
 }
@@ -126,10 +154,17 @@ mod tests {
     async fn entra_shape() {
         let response = OAuthError::invalid_secret("abc").into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["error"], "invalid_client");
         assert_eq!(body["error_codes"][0], 7000215);
-        assert!(body["error_description"].as_str().unwrap().starts_with("AADSTS7000215: "));
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("AADSTS7000215: ")
+        );
     }
 }

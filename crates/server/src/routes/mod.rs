@@ -53,6 +53,8 @@ pub enum Route {
     ManagedIdentityToken,
     /// Azure Resource Manager.
     Arm(ArmRoute),
+    /// keyhold's directory API (`/keyhold/v1/…`).
+    Directory(crate::directory_api::DirectoryRoute),
 }
 
 /// Why no route matched.
@@ -115,6 +117,9 @@ impl Route {
 fn parse_service(method: &Method, segments: &[&str], lower: &[&str]) -> Result<Route, RouteError> {
     if let Some(arm) = arm::parse(method, segments) {
         return arm.map(Route::Arm);
+    }
+    if let Some(directory) = crate::directory_api::parse(segments) {
+        return Ok(Route::Directory(directory));
     }
     let tenant = || {
         segments

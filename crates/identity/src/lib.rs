@@ -1,0 +1,102 @@
+//! keyhold's identity domain: tenants, subscriptions, resource groups, service principals and
+//! managed identities, role assignments, and the token service (RS256 JWTs shaped like Entra
+//! v2 application tokens) with strict validation.
+//!
+//! Every API authenticates through [`Identity::validate_token`]: signature, issuer, audience,
+//! expiry, tenant, and that the principal still exists and is enabled *now*, so disabling an
+//! identity takes effect on its next request, not when its token expires.
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod access;
+mod bootstrap;
+mod directory;
+mod error;
+mod managed;
+pub mod model;
+pub mod roles;
+mod secrets;
+mod service;
+mod signing;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use keyhold_crypto::Sealer;
+use keyhold_store::RecordStore;
+
+pub use bootstrap::BootstrapOutcome;
+pub use error::{IdentityError, InvalidClientReason, TokenError};
+pub use managed::WorkloadSelector;
+pub use model::{
+    Principal, PrincipalKind, ResourceGroup, RoleAssignment, Subscription, Tenant, WorkloadBinding,
+};
+pub use roles::{BUILTIN_ROLES, RoleDefinition};
+pub use secrets::NewSecret;
+pub use service::{AuthenticatedPrincipal, Expectation, IssuedToken};
+
+/// Token-service settings, known once the server has bound its port.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    /// Base URL of the identity endpoints, e.g. `https://localhost:8443` (no trailing slash).
+    pub authority: String,
+    /// Audiences tokens may be issued for (no trailing slash).
+    pub audiences: Vec<String>,
+    /// Token lifetime in seconds.
+    pub token_lifetime_secs: u64,
+    /// Tolerated clock skew for `exp`/`nbf`.
+    pub clock_skew_secs: u64,
+}
+
+impl IdentitySettings {
+    /// Defaults: one-hour tokens, 60 s skew.
+    pub fn new(authority: impl Into<String>, audiences: Vec<String>) -> Self {
+        Self {
+            authority: authority.into().trim_end_matches('/').to_owned(),
+            audiences,
+            token_lifetime_secs: 3600,
+            clock_skew_secs: 60,
+        }
+    }
+}
+
+/// The identity service.
+pub struct Identity {
+    records: Arc<dyn RecordStore>,
+    settings: IdentitySettings,
+    keys: signing::SigningKeys,
+    verified: secrets::VerifiedSecrets,
+}
+
+impl Identity {
+    /// Builds the service over a record store; `sealer` seals the signing keys.
+    pub fn new(
+        records: Arc<dyn RecordStore>,
+        sealer: Arc<Sealer>,
+        settings: IdentitySettings,
+    ) -> Self {
+        Self {
+            keys: signing::SigningKeys::new(records.clone(), sealer),
+            records,
+            settings,
+            verified: secrets::VerifiedSecrets::default(),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &IdentitySettings {
+        &self.settings
+    }
+
+    /// The current time, unix seconds.
+    pub fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// The issuer of `tenant`'s tokens.
+    pub fn issuer(&self, tenant: uuid::Uuid) -> String {
+        format!("{}/{tenant}/v2.0", self.settings.authority)
+    }
+}

@@ -1,0 +1,146 @@
+//! `/subscriptions/{sub}/resourcegroups[/{rg}]`.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyhold_identity::ResourceGroup;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Head, caller_for_subscription, json, json_body};
+use crate::api_version::{RESOURCES, require};
+use crate::app::empty;
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::routes::ResourceOp;
+use crate::state::AppState;
+
+const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
+const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
+const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
+
+#[derive(Deserialize)]
+struct PutBody {
+    location: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default, rename = "managedBy")]
+    managed_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PatchBody {
+    #[serde(default)]
+    tags: Option<BTreeMap<String, String>>,
+}
+
+/// The ARM representation.
+pub fn rg_json(rg: &ResourceGroup) -> Value {
+    let mut v = json!({
+        "id": format!("/subscriptions/{}/resourceGroups/{}", rg.subscription_id, rg.name),
+        "name": rg.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": rg.location,
+        "tags": rg.tags,
+        "properties": { "provisioningState": "Succeeded" },
+    });
+    if let Some(managed_by) = &rg.managed_by {
+        v["managedBy"] = json!(managed_by);
+    }
+    v
+}
+
+/// `GET …/resourcegroups`.
+pub async fn list(
+    state: &AppState,
+    request: &Head,
+    subscription: &str,
+) -> Result<Response, ApiError> {
+    require(request.uri(), "resourceGroups", RESOURCES)?;
+    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
+    authorize(state, &caller, &format!("/subscriptions/{}", sub.id), READ).await?;
+    let groups = state.identity().list_resource_groups(sub.id).await?;
+    Ok(json(
+        StatusCode::OK,
+        json!({ "value": groups.iter().map(rg_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// One resource group.
+pub async fn handle(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    subscription: &str,
+    name: &str,
+    op: ResourceOp,
+) -> Result<Response, ApiError> {
+    require(request.uri(), "resourceGroups", RESOURCES)?;
+    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
+    let scope = format!("/subscriptions/{}/resourceGroups/{name}", sub.id);
+    let identity = state.identity();
+    match op {
+        ResourceOp::Get | ResourceOp::Head => {
+            authorize(state, &caller, &scope, READ).await?;
+            let found = identity.resource_group(sub.id, name).await;
+            match (op, found) {
+                (ResourceOp::Head, Ok(_)) => Ok(empty(StatusCode::NO_CONTENT)),
+                (ResourceOp::Head, Err(_)) => Ok(empty(StatusCode::NOT_FOUND)),
+                (_, found) => Ok(json(StatusCode::OK, rg_json(&found?))),
+            }
+        }
+        ResourceOp::Put => {
+            authorize(state, &caller, &scope, WRITE).await?;
+            let body: PutBody = json_body(state, body).await?;
+            let location = body.location.ok_or_else(|| {
+                ApiError::bad_request(
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                )
+            })?;
+            let (rg, created) = identity
+                .put_resource_group(&sub, name, &location, body.tags, body.managed_by)
+                .await?;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(json(status, rg_json(&rg)))
+        }
+        ResourceOp::Patch => {
+            authorize(state, &caller, &scope, WRITE).await?;
+            let body: PatchBody = json_body(state, body).await?;
+            let existing = identity.resource_group(sub.id, name).await?;
+            let tags = body.tags.unwrap_or(existing.tags);
+            let (rg, _) = identity
+                .put_resource_group(
+                    &sub,
+                    &existing.name,
+                    &existing.location,
+                    tags,
+                    existing.managed_by,
+                )
+                .await?;
+            Ok(json(StatusCode::OK, rg_json(&rg)))
+        }
+        ResourceOp::Delete => {
+            authorize(state, &caller, &scope, DELETE).await?;
+            // Resources in the group go with it.
+            for principal in identity.list_user_assigned(&scope).await? {
+                if let keyhold_identity::PrincipalKind::UserAssigned { resource_id } =
+                    &principal.kind
+                {
+                    super::identities::delete_resource(state, resource_id).await?;
+                }
+            }
+            if identity.delete_resource_group(sub.id, name).await? {
+                Ok(empty(StatusCode::OK))
+            } else {
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `GET /tenants`, `GET /subscriptions`, `GET /subscriptions/{id}`: what `az login` needs.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyhold_identity::Subscription;
+use serde_json::{Value, json};
+
+use super::{Head, caller_for_subscription, json};
+use crate::api_version::{RESOURCES, require};
+use crate::auth::{Api, authenticate, authorize};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn subscription_json(sub: &Subscription) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}", sub.id),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": sub.id,
+        "tenantId": sub.tenant_id,
+        "displayName": sub.display_name,
+        "state": sub.state,
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off"
+        }
+    })
+}
+
+/// Tenants the caller belongs to (its home tenant).
+pub async fn list_tenants(state: &AppState, request: &Head) -> Result<Response, ApiError> {
+    require(request.uri(), "tenants", RESOURCES)?;
+    let caller = authenticate(state, request.headers(), Api::Management, None).await?;
+    let tenant = state.identity().tenant(caller.principal.tenant_id).await?;
+    Ok(json(
+        StatusCode::OK,
+        json!({ "value": [{
+            "id": format!("/tenants/{}", tenant.id),
+            "tenantId": tenant.id,
+            "tenantCategory": "Home",
+            "countryCode": "US",
+            "displayName": tenant.display_name,
+            "domains": ["keyhold.localhost"],
+            "defaultDomain": "keyhold.localhost",
+            "tenantType": "AAD"
+        }]}),
+    ))
+}
+
+/// Subscriptions of the caller's tenant on which it holds any role.
+pub async fn list(state: &AppState, request: &Head) -> Result<Response, ApiError> {
+    require(request.uri(), "subscriptions", RESOURCES)?;
+    let caller = authenticate(state, request.headers(), Api::Management, None).await?;
+    let identity = state.identity();
+    let mut value = Vec::new();
+    for sub in identity
+        .list_subscriptions(caller.principal.tenant_id)
+        .await?
+    {
+        let scope = format!("/subscriptions/{}", sub.id);
+        if identity
+            .has_any_role_at_or_below(caller.principal.object_id, &scope)
+            .await?
+        {
+            value.push(subscription_json(&sub));
+        }
+    }
+    let count = value.len();
+    Ok(json(
+        StatusCode::OK,
+        json!({ "value": value, "count": { "type": "Total", "value": count } }),
+    ))
+}
+
+/// One subscription (needs read access on it).
+pub async fn get(
+    state: &AppState,
+    request: &Head,
+    subscription: &str,
+) -> Result<Response, ApiError> {
+    require(request.uri(), "subscriptions", RESOURCES)?;
+    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
+    let scope = format!("/subscriptions/{}", sub.id);
+    authorize(
+        state,
+        &caller,
+        &scope,
+        "Microsoft.Resources/subscriptions/read",
+    )
+    .await?;
+    Ok(json(StatusCode::OK, subscription_json(&sub)))
+}

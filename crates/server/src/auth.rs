@@ -1,0 +1,185 @@
+//! Bearer authentication for every API, and management-plane authorization.
+//!
+//! A request's token is validated by the identity service (signature, issuer, audience,
+//! expiry, tenant, principal still present and enabled). Failures answer 401 with a
+//! `WWW-Authenticate` challenge naming the authority and resource, and an error code saying
+//! which check failed; the token itself is never echoed or logged.
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use keyhold_identity::{AuthenticatedPrincipal, Expectation, IdentityError, TokenError};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Which API a token must be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The management plane (ARM and keyhold's directory API).
+    Management,
+    /// Vault data planes.
+    Vault,
+    /// AI data planes.
+    Ai,
+}
+
+impl Api {
+    /// The audience tokens for this API carry.
+    pub fn audience(self, state: &AppState) -> String {
+        let config = state.config();
+        match self {
+            Api::Management => config.management_audience.clone(),
+            Api::Vault => config.vault_audience(),
+            Api::Ai => config.ai_audience.clone(),
+        }
+    }
+}
+
+/// The challenge for `api`, naming the tenant's authority and the resource to ask for.
+pub fn challenge(state: &AppState, api: Api, tenant: Uuid, error: Option<&TokenError>) -> String {
+    let authority = format!("{}/{tenant}", state.service_url());
+    let resource = api.audience(state);
+    let mut value = match api {
+        Api::Management => format!("Bearer authorization_uri=\"{authority}\""),
+        Api::Vault | Api::Ai => {
+            format!("Bearer authorization=\"{authority}\", resource=\"{resource}\"")
+        }
+    };
+    if let Some(err) = error {
+        value.push_str(&format!(
+            ", error=\"invalid_token\", error_description=\"{err}\""
+        ));
+    }
+    value
+}
+
+/// Extracts the bearer token, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Authenticates a request for `api`. `tenant` is the tenant of the target resource when known.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    api: Api,
+    tenant: Option<Uuid>,
+) -> Result<AuthenticatedPrincipal, ApiError> {
+    let challenge_tenant = tenant.unwrap_or(state.default_tenant());
+    let Some(token) = bearer(headers) else {
+        return Err(ApiError::unauthorized(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing or is not a Bearer token.",
+            challenge(state, api, challenge_tenant, None),
+        ));
+    };
+    let audiences = [api.audience(state)];
+    let expectation = Expectation {
+        audiences: &audiences,
+        tenant,
+    };
+    match state.identity().validate_token(token, &expectation).await {
+        Ok(principal) => Ok(principal),
+        Err(TokenError::Unavailable) => Err(ApiError::unavailable(
+            "token validation is temporarily unavailable; retry",
+            1,
+        )),
+        Err(err) => {
+            tracing::info!(code = err.code(), "rejected bearer token");
+            Err(ApiError::unauthorized(
+                err.code(),
+                err.to_string(),
+                challenge(state, api, challenge_tenant, Some(&err)),
+            ))
+        }
+    }
+}
+
+/// 403 unless `caller` may perform `action` on `scope` (management plane).
+pub async fn authorize(
+    state: &AppState,
+    caller: &AuthenticatedPrincipal,
+    scope: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    let allowed = state
+        .identity()
+        .check_access(caller.principal.object_id, scope, action)
+        .await
+        .map_err(ApiError::from)?;
+    if allowed {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "AuthorizationFailed",
+        format!(
+            "The client '{}' with object id '{}' does not have authorization to perform action \
+             '{action}' over scope '{scope}' or the scope is invalid.",
+            caller.principal.client_id, caller.principal.object_id
+        ),
+    ))
+}
+
+/// The identity layer's mapping to wire errors.
+impl From<IdentityError> for ApiError {
+    fn from(err: IdentityError) -> Self {
+        use axum::http::StatusCode;
+        match err {
+            IdentityError::TenantNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "TenantNotFound", err.to_string())
+            }
+            IdentityError::SubscriptionNotFound(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "SubscriptionNotFound",
+                format!("The subscription '{id}' could not be found."),
+            ),
+            IdentityError::ResourceGroupNotFound(name) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ResourceGroupNotFound",
+                format!("Resource group '{name}' could not be found."),
+            ),
+            IdentityError::PrincipalNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "PrincipalNotFound", err.to_string())
+            }
+            IdentityError::InvalidClient { .. } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "InvalidClient", err.to_string())
+            }
+            IdentityError::PrincipalDisabled(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "PrincipalDisabled", err.to_string())
+            }
+            IdentityError::InvalidScope(_) => {
+                ApiError::bad_request("InvalidScope", err.to_string())
+            }
+            IdentityError::InvalidName { .. } => {
+                ApiError::bad_request("InvalidParameter", err.to_string())
+            }
+            IdentityError::Conflict(_) => {
+                ApiError::new(StatusCode::CONFLICT, "Conflict", err.to_string())
+            }
+            IdentityError::Store(e) => ApiError::from(e),
+            IdentityError::Crypto(e) => ApiError::internal(&e),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(AUTHORIZATION, "bearer  xyz ".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("xyz"));
+        headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+}
