@@ -2,11 +2,13 @@
 //! measured in the same run (raw AES-GCM, `openssl speed`), never absolute targets, and never
 //! asserts anything: they are measurements, not tests.
 //!
-//! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`.
+//! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`
+//! (`http` needs `cargo build --release -p keyhold-cli` first).
 // A benchmark's output is its purpose.
 #![allow(clippy::print_stdout)]
 
 mod crypto;
+mod http;
 
 use std::process::ExitCode;
 
@@ -15,8 +17,9 @@ fn main() -> ExitCode {
     let family = args.first().map(String::as_str).unwrap_or("crypto");
     let result = match family {
         "crypto" => crypto::run(),
+        "http" => http::run(),
         other => Err(format!(
-            "unknown benchmark family {other:?}; available: crypto"
+            "unknown benchmark family {other:?}; available: crypto, http"
         )),
     };
     match result {

@@ -3,6 +3,7 @@
 // The CLI's job is to print to stdout.
 #![allow(clippy::print_stdout)]
 
+mod identity_cmd;
 mod logging;
 mod master_key_cmd;
 mod serve;
@@ -24,6 +25,11 @@ struct Cli {
 enum Command {
     /// Run the server (HTTPS on 127.0.0.1:8443, data in ./keyhold-data by default).
     Serve(Box<serve::ServeArgs>),
+    /// Save credentials for the client commands (checked by getting a token).
+    Login(identity_cmd::LoginArgs),
+    /// Identities: tokens, service principals, signing keys.
+    #[command(subcommand)]
+    Identity(identity_cmd::IdentityCommand),
     /// Master key utilities.
     #[command(subcommand)]
     MasterKey(master_key_cmd::MasterKeyCommand),
@@ -33,6 +39,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Login(args) => identity_cmd::login(args),
+        Command::Identity(cmd) => identity_cmd::run(cmd),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
     };
     match result {

@@ -79,6 +79,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
+            trusted_issuer: None,
         };
         (layer, self.config)
     }

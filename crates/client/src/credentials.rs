@@ -31,6 +31,13 @@ pub struct Credentials {
     /// DNS suffix of vault hosts.
     #[serde(default)]
     pub vault_domain: Option<String>,
+    /// Scope of management-plane tokens.
+    #[serde(default = "default_management_scope")]
+    pub management_scope: String,
+}
+
+fn default_management_scope() -> String {
+    "https://management.localhost/.default".to_owned()
 }
 
 impl std::fmt::Debug for Credentials {

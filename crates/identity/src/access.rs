@@ -20,6 +20,21 @@ impl Identity {
         principal_id: Uuid,
         role_id: Uuid,
     ) -> Result<(RoleAssignment, bool), IdentityError> {
+        self.principal(principal_id).await?;
+        self.assign_role_unchecked(id, scope, principal_id, role_id)
+            .await
+    }
+
+    /// Like [`Identity::assign_role`], without requiring the principal to be in this directory:
+    /// for principals of trusted external issuers (as ARM skips the check when the caller gives
+    /// `principalType`).
+    pub async fn assign_role_unchecked(
+        &self,
+        id: Uuid,
+        scope: &str,
+        principal_id: Uuid,
+        role_id: Uuid,
+    ) -> Result<(RoleAssignment, bool), IdentityError> {
         if role_by_id(role_id).is_none() {
             return Err(IdentityError::InvalidName {
                 what: "roleDefinitionId",
@@ -32,7 +47,6 @@ impl Identity {
                 reason: "must start with '/'".into(),
             });
         }
-        self.principal(principal_id).await?;
         if let Some(existing) = self.role_assignment(id).await? {
             let same = existing.principal_id == principal_id
                 && existing.role_id == role_id

@@ -289,9 +289,14 @@ impl Identity {
         Ok((principal, secret))
     }
 
-    /// A principal by object id.
+    /// A principal by object id (served from the in-memory cache when fresh).
     pub async fn principal(&self, object_id: Uuid) -> Result<Principal, IdentityError> {
-        self.principal_versioned(object_id).await.map(|(p, _)| p)
+        if let Some(p) = self.principals.get(object_id) {
+            return Ok(p);
+        }
+        let (p, _) = self.principal_versioned(object_id).await?;
+        self.principals.put(&p);
+        Ok(p)
     }
 
     pub(crate) async fn principal_versioned(
@@ -353,6 +358,7 @@ impl Identity {
             )
             .await?;
         self.verified.forget(principal.client_id);
+        self.principals.forget(principal.object_id);
         Ok(principal)
     }
 
@@ -379,6 +385,7 @@ impl Identity {
             )
             .await?;
         self.verified.forget(principal.client_id);
+        self.principals.forget(principal.object_id);
         Ok((principal, secret))
     }
 
@@ -402,6 +409,7 @@ impl Identity {
         }
         self.records.commit(batch).await?;
         self.verified.forget(principal.client_id);
+        self.principals.forget(principal.object_id);
         Ok(principal)
     }
 

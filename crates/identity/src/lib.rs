@@ -10,8 +10,10 @@
 
 mod access;
 mod bootstrap;
+mod cache;
 mod directory;
 mod error;
+mod external;
 mod managed;
 pub mod model;
 pub mod roles;
@@ -27,6 +29,7 @@ use keyhold_store::RecordStore;
 
 pub use bootstrap::BootstrapOutcome;
 pub use error::{IdentityError, InvalidClientReason, TokenError};
+pub use external::{JwksSource, TrustedIssuer};
 pub use managed::WorkloadSelector;
 pub use model::{
     Principal, PrincipalKind, ResourceGroup, RoleAssignment, Subscription, Tenant, WorkloadBinding,
@@ -46,6 +49,8 @@ pub struct IdentitySettings {
     pub token_lifetime_secs: u64,
     /// Tolerated clock skew for `exp`/`nbf`.
     pub clock_skew_secs: u64,
+    /// Other issuers whose tokens are accepted, each for one local tenant.
+    pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
 impl IdentitySettings {
@@ -56,6 +61,7 @@ impl IdentitySettings {
             audiences,
             token_lifetime_secs: 3600,
             clock_skew_secs: 60,
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -66,6 +72,9 @@ pub struct Identity {
     settings: IdentitySettings,
     keys: signing::SigningKeys,
     verified: secrets::VerifiedSecrets,
+    external: Option<external::ExternalIssuers>,
+    verified_tokens: cache::VerifiedTokens,
+    principals: cache::Principals,
 }
 
 impl Identity {
@@ -80,7 +89,27 @@ impl Identity {
             records,
             settings,
             verified: secrets::VerifiedSecrets::default(),
+            external: None,
+            verified_tokens: cache::VerifiedTokens::default(),
+            principals: cache::Principals::default(),
         }
+    }
+
+    /// Replaces the settings (before the service is shared).
+    pub fn with_settings(mut self, settings: IdentitySettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Enables the configured trusted issuers, fetching their keys through `source`.
+    pub fn with_jwks_source(mut self, source: Arc<dyn JwksSource>) -> Self {
+        if !self.settings.trusted_issuers.is_empty() {
+            self.external = Some(external::ExternalIssuers::new(
+                self.settings.trusted_issuers.clone(),
+                source,
+            ));
+        }
+        self
     }
 
     /// The settings.

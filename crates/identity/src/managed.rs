@@ -240,7 +240,7 @@ impl Identity {
                     | PrincipalKind::SystemAssigned { resource_id } => {
                         resource_id.eq_ignore_ascii_case(r)
                     }
-                    PrincipalKind::ServicePrincipal => false,
+                    PrincipalKind::ServicePrincipal | PrincipalKind::External { .. } => false,
                 },
             };
             if selected {

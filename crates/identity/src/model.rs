@@ -77,6 +77,11 @@ pub enum PrincipalKind {
         /// The identity resource's ARM id.
         resource_id: String,
     },
+    /// A principal of a trusted external issuer (never stored; built per request).
+    External {
+        /// The issuer.
+        issuer: String,
+    },
 }
 
 /// A client secret, stored only as a salted PBKDF2 hash.

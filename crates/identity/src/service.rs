@@ -113,12 +113,23 @@ impl Identity {
         expect: &Expectation<'_>,
         now: u64,
     ) -> Result<AuthenticatedPrincipal, TokenError> {
+        if let Some((claims, tenant)) = self.verified_tokens.get(token) {
+            return self.check_local(claims, tenant, expect, now).await;
+        }
         let unverified = parse(token)?;
         let kid = unverified
             .header
             .kid
-            .as_deref()
+            .clone()
             .ok_or(TokenError::Malformed("no kid"))?;
+        let kid = kid.as_str();
+        if let Some(external) = &self.external
+            && let Some(trusted) = external.find(&unverified.claims.iss)
+        {
+            return self
+                .validate_external(token, unverified, (external, trusted), kid, expect, now)
+                .await;
+        }
         match self.tenant(unverified.tenant).await {
             Ok(_) => {}
             Err(IdentityError::TenantNotFound(_)) => return Err(TokenError::UnknownSigningKey),
@@ -131,8 +142,22 @@ impl Identity {
             .map_err(|_| TokenError::Unavailable)?
             .ok_or(TokenError::UnknownSigningKey)?;
         unverified.verify_signature(token, &key)?;
-        let claims = unverified.claims;
-        if claims.iss != self.issuer(unverified.tenant) {
+        self.verified_tokens
+            .insert(token, &unverified.claims, unverified.tenant, now);
+        self.check_local(unverified.claims, unverified.tenant, expect, now)
+            .await
+    }
+
+    /// The checks made on every request for a locally issued token whose signature verified:
+    /// issuer, audience, times, tenant, and the principal's current existence and state.
+    async fn check_local(
+        &self,
+        claims: crate::tokens::Claims,
+        tenant: Uuid,
+        expect: &Expectation<'_>,
+        now: u64,
+    ) -> Result<AuthenticatedPrincipal, TokenError> {
+        if claims.iss != self.issuer(tenant) {
             return Err(TokenError::InvalidIssuer);
         }
         let aud = normalize_audience(&claims.aud);
@@ -146,7 +171,7 @@ impl Identity {
             ));
         }
         check_times(&claims, now, self.settings.clock_skew_secs)?;
-        if expect.tenant.is_some_and(|t| t != unverified.tenant) {
+        if expect.tenant.is_some_and(|t| t != tenant) {
             return Err(TokenError::WrongTenant);
         }
         let oid =
@@ -156,12 +181,59 @@ impl Identity {
             Err(IdentityError::PrincipalNotFound(_)) => return Err(TokenError::PrincipalNotFound),
             Err(_) => return Err(TokenError::Unavailable),
         };
-        if principal.tenant_id != unverified.tenant {
+        if principal.tenant_id != tenant {
             return Err(TokenError::WrongTenant);
         }
         if !principal.enabled {
             return Err(TokenError::PrincipalDisabled);
         }
+        Ok(AuthenticatedPrincipal { principal, claims })
+    }
+
+    async fn validate_external(
+        &self,
+        token: &str,
+        unverified: crate::tokens::Unverified,
+        (external, trusted): (
+            &crate::external::ExternalIssuers,
+            &crate::external::TrustedIssuer,
+        ),
+        kid: &str,
+        expect: &Expectation<'_>,
+        now: u64,
+    ) -> Result<AuthenticatedPrincipal, TokenError> {
+        let key = external.key(&trusted.issuer, kid).await?;
+        unverified.verify_signature(token, &key)?;
+        let claims = unverified.claims;
+        let aud = normalize_audience(&claims.aud);
+        if !expect
+            .audiences
+            .iter()
+            .any(|a| normalize_audience(a) == aud)
+        {
+            return Err(TokenError::InvalidAudience(
+                claims.aud.chars().take(100).collect(),
+            ));
+        }
+        check_times(&claims, now, self.settings.clock_skew_secs)?;
+        if expect.tenant.is_some_and(|t| t != trusted.tenant) {
+            return Err(TokenError::WrongTenant);
+        }
+        let oid =
+            Uuid::parse_str(&claims.oid).map_err(|_| TokenError::Malformed("oid is not a GUID"))?;
+        let client = Uuid::parse_str(&claims.appid).unwrap_or(Uuid::nil());
+        let principal = Principal {
+            object_id: oid,
+            tenant_id: trusted.tenant,
+            client_id: client,
+            display_name: format!("external principal of {}", trusted.issuer),
+            enabled: true,
+            created: claims.iat,
+            kind: crate::model::PrincipalKind::External {
+                issuer: trusted.issuer.clone(),
+            },
+            secrets: vec![],
+        };
         Ok(AuthenticatedPrincipal { principal, claims })
     }
 

@@ -62,6 +62,20 @@ pub struct ConfigLayer {
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
     pub ai_audience: Option<String>,
+    /// Other OIDC issuers whose tokens are accepted (config file only).
+    pub trusted_issuer: Option<Vec<TrustedIssuerConfig>>,
+}
+
+/// One trusted external issuer (config file `[[trusted_issuer]]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuerConfig {
+    /// Exact `iss` of its tokens, e.g. `https://localhost:9443/{tenant}/v2.0`.
+    pub issuer: String,
+    /// Local tenant its principals act in: a tenant id, or `default` for the bootstrap tenant.
+    pub tenant: String,
+    /// CA certificate to trust when fetching its keys (else the system roots).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -116,6 +130,8 @@ pub struct Config {
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
     pub ai_audience: String,
+    /// Trusted external issuers.
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
 }
 
 impl Config {
@@ -272,6 +288,7 @@ impl ConfigLayer {
             max_body_bytes: higher.max_body_bytes.or(self.max_body_bytes),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
+            trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
         }
     }
 }
@@ -372,6 +389,21 @@ impl Config {
             "ai_audience",
             layer.ai_audience.as_deref().unwrap_or(DEFAULT_AI_AUDIENCE),
         )?;
+        let trusted_issuers = layer.trusted_issuer.unwrap_or_default();
+        for t in &trusted_issuers {
+            if !t.issuer.starts_with("https://") {
+                return Err(ConfigError::Invalid {
+                    setting: "trusted_issuer.issuer",
+                    reason: format!("{:?} must be an https:// URL", t.issuer),
+                });
+            }
+            if t.tenant != "default" && uuid::Uuid::parse_str(&t.tenant).is_err() {
+                return Err(ConfigError::Invalid {
+                    setting: "trusted_issuer.tenant",
+                    reason: format!("{:?} must be a tenant id or `default`", t.tenant),
+                });
+            }
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -386,6 +418,7 @@ impl Config {
             max_body_bytes,
             management_audience,
             ai_audience,
+            trusted_issuers,
         })
     }
 }

@@ -255,3 +255,38 @@ fn domains_are_normalised() {
         BlobConfig::LocalDir(PathBuf::from("/srv/blobs"))
     );
 }
+
+#[test]
+fn trusted_issuers_from_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyhold.toml");
+    std::fs::write(
+        &path,
+        "[[trusted_issuer]]\nissuer = \"https://login.example/t/v2.0\"\ntenant = \"default\"\n",
+    )
+    .unwrap();
+    let config = Config::validate(ConfigLayer::from_file(&path).unwrap()).unwrap();
+    assert_eq!(config.trusted_issuers.len(), 1);
+    std::fs::write(
+        &path,
+        "[[trusted_issuer]]\nissuer = \"http://x\"\ntenant = \"default\"\n",
+    )
+    .unwrap();
+    let err = Config::validate(ConfigLayer::from_file(&path).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("trusted_issuer.issuer"), "{err}");
+    std::fs::write(
+        &path,
+        "[[trusted_issuer]]\nissuer = \"https://x\"\ntenant = \"nope\"\n",
+    )
+    .unwrap();
+    assert!(Config::validate(ConfigLayer::from_file(&path).unwrap()).is_err());
+    std::fs::write(
+        &path,
+        "[[trusted_issuer]]\nissuer = \"https://x\"\ntenant = \"default\"\nextra = 1\n",
+    )
+    .unwrap();
+    assert!(
+        ConfigLayer::from_file(&path).is_err(),
+        "unknown keys in tables are rejected too"
+    );
+}

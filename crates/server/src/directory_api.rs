@@ -47,6 +47,8 @@ pub enum DirectoryRoute {
     },
     /// `POST /keyhold/v1/workloadBindings`
     WorkloadBindings,
+    /// `GET /keyhold/v1/whoami`: the authenticated caller (any API audience).
+    WhoAmI,
 }
 
 /// Parses `/keyhold/v1/…` (segments after `keyhold`, `v1`); `None` if not a directory path.
@@ -57,6 +59,7 @@ pub fn parse(segments: &[&str]) -> Option<DirectoryRoute> {
     let app = || segments.get(5).map(|s| (*s).to_owned()).unwrap_or_default();
     match l.as_slice() {
         ["keyhold", "v1", "workloadbindings"] => Some(DirectoryRoute::WorkloadBindings),
+        ["keyhold", "v1", "whoami"] => Some(DirectoryRoute::WhoAmI),
         ["keyhold", "v1", "tenants", _, "serviceprincipals"] => {
             Some(DirectoryRoute::ServicePrincipals { tenant: tenant() })
         }
@@ -91,6 +94,7 @@ fn principal_json(p: &Principal, secret: Option<&NewSecret>) -> Value {
         PrincipalKind::SystemAssigned { .. } | PrincipalKind::UserAssigned { .. } => {
             "ManagedIdentity"
         }
+        PrincipalKind::External { .. } => "External",
     };
     let mut v = json!({
         "id": p.object_id,
@@ -265,6 +269,22 @@ async fn handle_inner(
             let t = identity.tenant_by_segment(&tenant).await?;
             let kid = identity.rotate_signing_key(t.id).await?;
             Ok(json(StatusCode::OK, json!({ "kid": kid })))
+        }
+        DirectoryRoute::WhoAmI => {
+            if *request.method() != Method::GET {
+                return Err(method_not_allowed(request, "GET"));
+            }
+            let caller = authenticate(state, request.headers(), Api::Management, None).await?;
+            Ok(json(
+                StatusCode::OK,
+                json!({
+                    "objectId": caller.principal.object_id,
+                    "tenantId": caller.principal.tenant_id,
+                    "appId": caller.principal.client_id,
+                    "displayName": caller.principal.display_name,
+                    "issuer": caller.claims.iss,
+                }),
+            ))
         }
         DirectoryRoute::WorkloadBindings => {
             if *request.method() != Method::POST {

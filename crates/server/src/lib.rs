@@ -16,6 +16,7 @@ pub mod data_dir;
 pub mod directory_api;
 pub mod error;
 pub mod identity_api;
+pub mod jwks_fetch;
 pub mod master_key;
 pub mod routes;
 pub mod startup;

@@ -135,19 +135,25 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
 
     let sealer = Arc::new(master.sealer);
     let port = addr.port();
-    let identity = Arc::new(Identity::new(
+    let settings = IdentitySettings::new(
+        format!("https://localhost:{port}"),
+        vec![
+            config.management_audience.clone(),
+            config.vault_audience(),
+            config.ai_audience.clone(),
+        ],
+    );
+    let outcome = bootstrap::run(&Identity::new(
         store.records.clone(),
         sealer.clone(),
-        IdentitySettings::new(
-            format!("https://localhost:{port}"),
-            vec![
-                config.management_audience.clone(),
-                config.vault_audience(),
-                config.ai_audience.clone(),
-            ],
-        ),
-    ));
-    let outcome = bootstrap::run(&identity).await?;
+        settings.clone(),
+    ))
+    .await?;
+    let identity = Arc::new(with_trusted_issuers(
+        Identity::new(store.records.clone(), sealer.clone(), settings),
+        &config,
+        bootstrap::tenant_of(&outcome),
+    )?);
     bootstrap::write(
         &data_dir.bootstrap_file(),
         &outcome,
@@ -199,6 +205,32 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         Ok(Err(e)) => Err(StartupError::Serve(e.to_string())),
         Err(e) => Err(StartupError::Serve(e.to_string())),
     }
+}
+
+/// Adds the configured trusted issuers (`tenant = "default"` means the bootstrap tenant).
+fn with_trusted_issuers(
+    identity: Identity,
+    config: &Config,
+    default_tenant: uuid::Uuid,
+) -> Result<Identity, StartupError> {
+    if config.trusted_issuers.is_empty() {
+        return Ok(identity);
+    }
+    let source = crate::jwks_fetch::HttpJwksSource::new(&config.trusted_issuers)
+        .map_err(StartupError::Serve)?;
+    let trusted = config
+        .trusted_issuers
+        .iter()
+        .map(|t| keyhold_identity::TrustedIssuer {
+            issuer: t.issuer.clone(),
+            tenant: uuid::Uuid::parse_str(&t.tenant).unwrap_or(default_tenant),
+        })
+        .collect();
+    let mut settings = identity.settings().clone();
+    settings.trusted_issuers = trusted;
+    Ok(identity
+        .with_settings(settings)
+        .with_jwks_source(Arc::new(source)))
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {

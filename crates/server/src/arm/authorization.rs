@@ -30,6 +30,8 @@ struct PutBody {
 struct PutProperties {
     role_definition_id: String,
     principal_id: String,
+    #[serde(default)]
+    principal_type: Option<String>,
 }
 
 /// The subscription segment of a scope (`/subscriptions/{id}/…`).
@@ -166,22 +168,27 @@ pub async fn assignment(
             let principal = Uuid::parse_str(&body.properties.principal_id).map_err(|_| {
                 ApiError::bad_request("InvalidPrincipalId", "principalId must be a GUID.")
             })?;
-            let target = identity.principal(principal).await.map_err(|_| {
-                ApiError::bad_request(
-                    "PrincipalNotFound",
-                    format!("Principal {principal} does not exist in the directory."),
-                )
-            })?;
-            if target.tenant_id != caller.principal.tenant_id {
-                return Err(ApiError::bad_request(
-                    "PrincipalNotFound",
-                    format!(
-                        "Principal {principal} does not exist in the directory {}.",
-                        caller.principal.tenant_id
-                    ),
-                ));
-            }
-            let (a, created) = identity.assign_role(id, scope, principal, role.id).await?;
+            // As in ARM: with principalType given, the principal need not be in this
+            // directory (here: principals of trusted external issuers).
+            let (a, created) = match identity.principal(principal).await {
+                Ok(target) if target.tenant_id == caller.principal.tenant_id => {
+                    identity.assign_role(id, scope, principal, role.id).await?
+                }
+                _ if body.properties.principal_type.is_some() => {
+                    identity
+                        .assign_role_unchecked(id, scope, principal, role.id)
+                        .await?
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "PrincipalNotFound",
+                        format!(
+                            "Principal {principal} does not exist in the directory {}.",
+                            caller.principal.tenant_id
+                        ),
+                    ));
+                }
+            };
             let status = if created {
                 StatusCode::CREATED
             } else {
