@@ -15,6 +15,8 @@ from azure.identity import ClientSecretCredential, ManagedIdentityCredential
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from helpers import admin_headers, create_service_principal, credential
+
 ARM = "api-version=2022-12-01"
 
 
@@ -24,22 +26,6 @@ def b64url_decode(part: str) -> bytes:
 
 def claims_of(token: str) -> dict:
     return json.loads(b64url_decode(token.split(".")[1]))
-
-
-def credential(keyhold, client_id=None, secret=None) -> ClientSecretCredential:
-    boot = keyhold.bootstrap
-    return ClientSecretCredential(
-        boot["tenantId"],
-        client_id or boot["clientId"],
-        secret or boot["clientSecret"],
-        authority=boot["authority"],
-        disable_instance_discovery=True,
-    )
-
-
-def admin_headers(keyhold) -> dict:
-    token = credential(keyhold).get_token(keyhold.bootstrap["managementScope"]).token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_bootstrap_file_has_the_contract_fields(keyhold):
@@ -136,18 +122,9 @@ def test_management_rejects_missing_and_bad_tokens(keyhold):
     assert len(codes) == len(cases), f"each failure has its own code: {codes}"
 
 
-def _create_service_principal(keyhold, name: str) -> dict:
-    boot = keyhold.bootstrap
-    response = requests.post(
-        f"{keyhold.endpoint}/keyhold/v1/tenants/{boot['tenantId']}/servicePrincipals",
-        headers=admin_headers(keyhold), json={"displayName": name}, timeout=10)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def test_disabling_a_principal_takes_effect_at_once(keyhold):
     boot = keyhold.bootstrap
-    sp = _create_service_principal(keyhold, "short-lived")
+    sp = create_service_principal(keyhold, "short-lived")
     assert sp["clientSecret"] and sp["appId"] and sp["id"]
     listing = requests.get(f"{keyhold.endpoint}/keyhold/v1/tenants/{boot['tenantId']}/servicePrincipals",
                            headers=admin_headers(keyhold), timeout=10).json()
@@ -191,7 +168,7 @@ def test_disabling_a_principal_takes_effect_at_once(keyhold):
 
 def test_reader_cannot_write(keyhold):
     boot = keyhold.bootstrap
-    sp = _create_service_principal(keyhold, "reader-only")
+    sp = create_service_principal(keyhold, "reader-only")
     requests.put(
         f"{keyhold.endpoint}/subscriptions/{boot['subscriptionId']}/providers/Microsoft.Authorization/"
         f"roleAssignments/{uuid.uuid4()}?api-version=2022-04-01",

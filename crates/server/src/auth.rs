@@ -34,12 +34,36 @@ impl Api {
             Api::Ai => config.ai_audience.clone(),
         }
     }
+
+    /// The resource a 401 challenge names. For vaults on a port other than 443 it carries the
+    /// port: the Key Vault SDKs accept a challenge only if the vault's `host:port` ends with
+    /// `.{resource host:port}`, so `https://vault.localhost` alone would fail their check on
+    /// `kv1.vault.localhost:8443`. Tokens for either form are accepted.
+    pub fn challenge_resource(self, state: &AppState) -> String {
+        match self {
+            Api::Vault => {
+                vault_audience_with_port(&state.config().vault_audience(), state.public_port())
+            }
+            _ => self.audience(state),
+        }
+    }
+
+    /// Every audience a token for this API may carry.
+    pub fn accepted_audiences(self, state: &AppState) -> Vec<String> {
+        let main = self.audience(state);
+        let challenge = self.challenge_resource(state);
+        if challenge == main {
+            vec![main]
+        } else {
+            vec![main, challenge]
+        }
+    }
 }
 
 /// The challenge for `api`, naming the tenant's authority and the resource to ask for.
 pub fn challenge(state: &AppState, api: Api, tenant: Uuid, error: Option<&TokenError>) -> String {
     let authority = format!("{}/{tenant}", state.service_url());
-    let resource = api.audience(state);
+    let resource = api.challenge_resource(state);
     let mut value = match api {
         Api::Management => format!("Bearer authorization_uri=\"{authority}\""),
         Api::Vault | Api::Ai => {
@@ -52,6 +76,15 @@ pub fn challenge(state: &AppState, api: Api, tenant: Uuid, error: Option<&TokenE
         ));
     }
     value
+}
+
+/// `https://{vault-domain}:{port}`, or the plain audience on port 443.
+pub fn vault_audience_with_port(audience: &str, port: u16) -> String {
+    if port == 443 {
+        audience.to_owned()
+    } else {
+        format!("{audience}:{port}")
+    }
 }
 
 /// Extracts the bearer token, if any.
@@ -76,7 +109,7 @@ pub async fn authenticate(
             challenge(state, api, challenge_tenant, None),
         ));
     };
-    let audiences = [api.audience(state)];
+    let audiences = api.accepted_audiences(state);
     let expectation = Expectation {
         audiences: &audiences,
         tenant,

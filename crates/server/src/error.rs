@@ -22,6 +22,7 @@ pub struct ApiError {
     retry_after_secs: Option<u32>,
     challenge: Option<String>,
     allow: Option<&'static str>,
+    inner_code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -38,7 +39,14 @@ impl ApiError {
             retry_after_secs: None,
             challenge: None,
             allow: None,
+            inner_code: None,
         }
+    }
+
+    /// Adds Azure's `innererror.code` (e.g. `ObjectIsDeletedButRecoverable`).
+    pub fn with_inner_code(mut self, code: &'static str) -> Self {
+        self.inner_code = Some(code);
+        self
     }
 
     /// 400 with Azure's generic code.
@@ -125,7 +133,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = match self.inner_code {
+            Some(inner) => json!({ "error": {
+                "code": self.code,
+                "message": self.message,
+                "innererror": { "code": inner },
+            } }),
+            None => json!({ "error": { "code": self.code, "message": self.message } }),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after_secs {

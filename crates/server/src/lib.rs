@@ -22,6 +22,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod tls;
+pub mod vault_api;
 
 pub use config::{Config, ConfigError, ConfigLayer};
 pub use startup::{ReadyInfo, StartupError, run};

@@ -140,6 +140,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         vec![
             config.management_audience.clone(),
             config.vault_audience(),
+            crate::auth::vault_audience_with_port(&config.vault_audience(), port),
             config.ai_audience.clone(),
         ],
     );
@@ -161,6 +162,12 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         port,
         prepared_tls.ca_pem.as_deref(),
     )?;
+    let vaults = Arc::new(keyhold_vault::Vaults::new(
+        store.records.clone(),
+        sealer.clone(),
+    ));
+    let audit = keyhold_vault::AuditLog::start(store.records.clone());
+    spawn_vault_maintenance(vaults.clone());
     let app_state = AppState::new(StateParts {
         config: config.clone(),
         public_port: port,
@@ -168,6 +175,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         blobs: store.blobs,
         sealer,
         identity,
+        vaults,
+        audit,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
     let app = router(app_state);
@@ -205,6 +214,32 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         Ok(Err(e)) => Err(StartupError::Serve(e.to_string())),
         Err(e) => Err(StartupError::Serve(e.to_string())),
     }
+}
+
+/// Scheduled key rotations and purges of soft-deleted keys and vaults past retention, once a
+/// minute (the first pass right after start, so a restart catches up at once).
+fn spawn_vault_maintenance(vaults: Arc<keyhold_vault::Vaults>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match vaults.maintain(keyhold_vault::Vaults::now()).await {
+                Ok(report) => {
+                    for (vault, key, version) in &report.rotated {
+                        tracing::info!(%vault, %key, %version, "rotated key on schedule");
+                    }
+                    for key in &report.purged_keys {
+                        tracing::info!(%key, "purged key after its retention period");
+                    }
+                    for vault in &report.purged_vaults {
+                        tracing::info!(%vault, "purged vault after its retention period");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "vault maintenance failed; retrying"),
+            }
+        }
+    });
 }
 
 /// Adds the configured trusted issuers (`tenant = "default"` means the bootstrap tenant).

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use keyhold_crypto::Sealer;
 use keyhold_identity::Identity;
 use keyhold_store::{BlobStore, RecordStore};
+use keyhold_vault::{AuditLog, Vaults};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -22,6 +23,8 @@ struct Inner {
     blobs: Arc<dyn BlobStore>,
     sealer: Arc<Sealer>,
     identity: Arc<Identity>,
+    vaults: Arc<Vaults>,
+    audit: Arc<AuditLog>,
     default_tenant: Uuid,
 }
 
@@ -39,6 +42,10 @@ pub struct StateParts {
     pub sealer: Arc<Sealer>,
     /// Identity service.
     pub identity: Arc<Identity>,
+    /// Vault service.
+    pub vaults: Arc<Vaults>,
+    /// Audit log.
+    pub audit: Arc<AuditLog>,
     /// The bootstrap tenant (named in challenges when no other tenant is known).
     pub default_tenant: Uuid,
 }
@@ -54,6 +61,8 @@ impl AppState {
                 blobs: parts.blobs,
                 sealer: parts.sealer,
                 identity: parts.identity,
+                vaults: parts.vaults,
+                audit: parts.audit,
                 default_tenant: parts.default_tenant,
             }),
         }
@@ -87,6 +96,24 @@ impl AppState {
     /// The identity service.
     pub fn identity(&self) -> &Identity {
         &self.inner.identity
+    }
+
+    /// The vault service.
+    pub fn vaults(&self) -> &Arc<Vaults> {
+        &self.inner.vaults
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    /// A vault's URL: `https://{name}.{vault-domain}:{port}`.
+    pub fn vault_url(&self, name: &str) -> String {
+        format!(
+            "https://{name}.{}:{}",
+            self.inner.config.vault_domain, self.inner.public_port
+        )
     }
 
     /// The bootstrap tenant.

@@ -194,16 +194,29 @@ pub async fn assignment(
             } else {
                 StatusCode::OK
             };
+            notify_vaults(state, scope).await?;
             Ok(json(status, assignment_json(&a, &sub)))
         }
         ResourceOp::Delete => {
             authorize(state, &caller, scope, DELETE).await?;
             match identity.delete_role_assignment(id).await? {
-                Some(a) => Ok(json(StatusCode::OK, assignment_json(&a, &sub))),
+                Some(a) => {
+                    notify_vaults(state, &a.scope).await?;
+                    Ok(json(StatusCode::OK, assignment_json(&a, &sub)))
+                }
                 None => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
             }
         }
     }
+}
+
+/// Role assignments decide RBAC vault access: tell the vaults under `scope` at once.
+async fn notify_vaults(state: &AppState, scope: &str) -> Result<(), ApiError> {
+    state
+        .vaults()
+        .notify_access_changed(scope)
+        .await
+        .map_err(crate::vault_api::vault_error)
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions[?$filter=roleName eq 'X']`.

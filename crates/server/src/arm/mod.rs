@@ -7,6 +7,7 @@ mod authorization;
 mod identities;
 mod resource_groups;
 mod subscriptions;
+pub mod vaults;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -87,6 +88,13 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
             )
             .await
         }
+        route @ (ArmRoute::ListVaults { .. }
+        | ArmRoute::Vault { .. }
+        | ArmRoute::VaultAccessPolicies { .. }
+        | ArmRoute::ListDeletedVaults { .. }
+        | ArmRoute::DeletedVault { .. }
+        | ArmRoute::PurgeDeletedVault { .. }
+        | ArmRoute::CheckVaultName { .. }) => vaults::handle(state, request, body, route).await,
         ArmRoute::ListRoleAssignments { scope } => {
             authorization::list_assignments(state, request, &scope).await
         }

@@ -67,6 +67,63 @@ pub enum ArmRoute {
         /// Operation.
         op: ResourceOp,
     },
+    /// `GET …/providers/Microsoft.KeyVault/vaults` (by subscription or resource group)
+    ListVaults {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group, when listing one group.
+        resource_group: Option<String>,
+    },
+    /// `…/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`
+    Vault {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Vault name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
+    /// `PUT …/vaults/{name}/accessPolicies/{add|remove|replace}`
+    VaultAccessPolicies {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Vault name.
+        name: String,
+        /// `add`, `remove` or `replace` as sent.
+        kind: String,
+    },
+    /// `GET /subscriptions/{sub}/providers/Microsoft.KeyVault/deletedVaults`
+    ListDeletedVaults {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// `GET /subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}/deletedVaults/{name}`
+    DeletedVault {
+        /// Subscription id.
+        subscription: String,
+        /// Location.
+        location: String,
+        /// Vault name.
+        name: String,
+    },
+    /// `POST …/locations/{loc}/deletedVaults/{name}/purge`
+    PurgeDeletedVault {
+        /// Subscription id.
+        subscription: String,
+        /// Location.
+        location: String,
+        /// Vault name.
+        name: String,
+    },
+    /// `POST /subscriptions/{sub}/providers/Microsoft.KeyVault/checkNameAvailability`
+    CheckVaultName {
+        /// Subscription id.
+        subscription: String,
+    },
     /// `GET /{scope}/providers/Microsoft.Authorization/roleAssignments`
     ListRoleAssignments {
         /// The scope (an ARM id prefix, starting with `/subscriptions/`).
@@ -157,6 +214,19 @@ fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, Ro
         let scope = format!("/{}", segments[..at].join("/"));
         return parse_authorization(method, scope, &segments[at + 2..]);
     }
+    if let [_, sub, p, ns, rest @ ..] = segments
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.KeyVault")
+    {
+        return parse_key_vault(method, sub, None, rest);
+    }
+    if let [_, sub, rgs, rg, p, ns, rest @ ..] = segments
+        && eq(rgs, "resourcegroups")
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.KeyVault")
+    {
+        return parse_key_vault(method, sub, Some(rg), rest);
+    }
     match segments {
         [_] => list(method, ArmRoute::ListSubscriptions),
         [_, sub] => list(
@@ -215,6 +285,78 @@ fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, Ro
                 name: (*name).to_owned(),
                 op: resource_op(method)?,
             })
+        }
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+fn post(method: &Method, route: ArmRoute) -> Result<ArmRoute, RouteError> {
+    if method == Method::POST {
+        Ok(route)
+    } else {
+        Err(RouteError::MethodNotAllowed("POST"))
+    }
+}
+
+/// `Microsoft.KeyVault` paths: `rest` follows `providers/Microsoft.KeyVault`.
+fn parse_key_vault(
+    method: &Method,
+    subscription: &str,
+    group: Option<&str>,
+    rest: &[&str],
+) -> Result<ArmRoute, RouteError> {
+    let subscription = subscription.to_owned();
+    match (group, rest) {
+        (_, [ty]) if eq(ty, "vaults") => list(
+            method,
+            ArmRoute::ListVaults {
+                subscription,
+                resource_group: group.map(str::to_owned),
+            },
+        ),
+        (Some(rg), [ty, name]) if eq(ty, "vaults") => Ok(ArmRoute::Vault {
+            subscription,
+            resource_group: rg.to_owned(),
+            name: (*name).to_owned(),
+            op: resource_op(method)?,
+        }),
+        (Some(rg), [ty, name, ap, kind]) if eq(ty, "vaults") && eq(ap, "accessPolicies") => {
+            if method == Method::PUT {
+                Ok(ArmRoute::VaultAccessPolicies {
+                    subscription,
+                    resource_group: rg.to_owned(),
+                    name: (*name).to_owned(),
+                    kind: (*kind).to_owned(),
+                })
+            } else {
+                Err(RouteError::MethodNotAllowed("PUT"))
+            }
+        }
+        (None, [ty]) if eq(ty, "deletedVaults") => {
+            list(method, ArmRoute::ListDeletedVaults { subscription })
+        }
+        (None, [l, location, ty, name]) if eq(l, "locations") && eq(ty, "deletedVaults") => list(
+            method,
+            ArmRoute::DeletedVault {
+                subscription,
+                location: (*location).to_owned(),
+                name: (*name).to_owned(),
+            },
+        ),
+        (None, [l, location, ty, name, purge])
+            if eq(l, "locations") && eq(ty, "deletedVaults") && eq(purge, "purge") =>
+        {
+            post(
+                method,
+                ArmRoute::PurgeDeletedVault {
+                    subscription,
+                    location: (*location).to_owned(),
+                    name: (*name).to_owned(),
+                },
+            )
+        }
+        (None, [ty]) if eq(ty, "checkNameAvailability") => {
+            post(method, ArmRoute::CheckVaultName { subscription })
         }
         _ => Err(RouteError::NotFound),
     }
@@ -369,6 +511,94 @@ mod tests {
             (
                 Method::GET,
                 format!("/subscriptions/{s}/resourceGroups/rg/unknown"),
+                Some(Err(RouteError::NotFound)),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/Microsoft.KeyVault/vaults"),
+                Some(Ok(ArmRoute::ListVaults {
+                    subscription: s.into(),
+                    resource_group: None,
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/resourceGroups/rg/providers/microsoft.keyvault/VAULTS"),
+                Some(Ok(ArmRoute::ListVaults {
+                    subscription: s.into(),
+                    resource_group: Some("rg".into()),
+                })),
+            ),
+            (
+                Method::PATCH,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"
+                ),
+                Some(Ok(ArmRoute::Vault {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "kv1".into(),
+                    op: ResourceOp::Patch,
+                })),
+            ),
+            (
+                Method::PUT,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/accessPolicies/add"
+                ),
+                Some(Ok(ArmRoute::VaultAccessPolicies {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "kv1".into(),
+                    kind: "add".into(),
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/accessPolicies/add"
+                ),
+                Some(Err(RouteError::MethodNotAllowed("PUT"))),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/Microsoft.KeyVault/deletedVaults"),
+                Some(Ok(ArmRoute::ListDeletedVaults {
+                    subscription: s.into(),
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv1"
+                ),
+                Some(Ok(ArmRoute::DeletedVault {
+                    subscription: s.into(),
+                    location: "westeurope".into(),
+                    name: "kv1".into(),
+                })),
+            ),
+            (
+                Method::POST,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv1/purge"
+                ),
+                Some(Ok(ArmRoute::PurgeDeletedVault {
+                    subscription: s.into(),
+                    location: "westeurope".into(),
+                    name: "kv1".into(),
+                })),
+            ),
+            (
+                Method::POST,
+                format!("/subscriptions/{s}/providers/Microsoft.KeyVault/checkNameAvailability"),
+                Some(Ok(ArmRoute::CheckVaultName {
+                    subscription: s.into(),
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/Microsoft.KeyVault/vaults/kv1"),
                 Some(Err(RouteError::NotFound)),
             ),
             (Method::GET, "/healthz".into(), None),

@@ -11,10 +11,12 @@
 //! segments here are compared ignoring ASCII case while names keep their case.
 
 pub mod arm;
+pub mod vault;
 
 use axum::http::Method;
 
 pub use arm::{ArmRoute, ResourceOp};
+pub use vault::{KeyOperation, VaultRoute};
 
 /// Which API family a request's host selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,13 @@ pub enum Route {
     Arm(ArmRoute),
     /// keyhold's directory API (`/keyhold/v1/…`).
     Directory(crate::directory_api::DirectoryRoute),
+    /// A vault's data plane (Key Vault keys API).
+    Vault {
+        /// Vault name (lower case, from the host).
+        vault: String,
+        /// The operation.
+        route: VaultRoute,
+    },
 }
 
 /// Why no route matched.
@@ -108,7 +117,13 @@ impl Route {
         }
         match host {
             HostKind::Service => parse_service(method, &segments, &lower),
-            HostKind::Vault(_) | HostKind::AiAccount(_) => Err(RouteError::NotFound),
+            HostKind::Vault(vault) => {
+                vault::parse(method, &segments, &lower).map(|route| Route::Vault {
+                    vault: vault.clone(),
+                    route,
+                })
+            }
+            HostKind::AiAccount(_) => Err(RouteError::NotFound),
         }
     }
 }
@@ -200,7 +215,16 @@ mod tests {
             ),
             (&service, Method::GET, "/", Err(RouteError::NotFound)),
             (&service, Method::GET, "/nope", Err(RouteError::NotFound)),
-            (&vault, Method::GET, "/keys", Err(RouteError::NotFound)),
+            (
+                &vault,
+                Method::GET,
+                "/Keys",
+                Ok(Route::Vault {
+                    vault: "kv1".into(),
+                    route: VaultRoute::ListKeys,
+                }),
+            ),
+            (&vault, Method::GET, "/secrets", Err(RouteError::NotFound)),
             (
                 &service,
                 Method::GET,
