@@ -2,11 +2,13 @@
 //! directory API. Results are JSON on stdout; secrets appear only where the API returns them
 //! once (new or reset client secrets).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use keyhold_client::{Credentials, KeyholdClient, default_credentials_path};
+
+use crate::common::{client, print_json, runtime};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -92,27 +94,6 @@ pub enum SpCommand {
         #[arg(long)]
         app_id: String,
     },
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
-fn print_json(value: &Value) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| e.to_string())
-        .and_then(|()| writeln!(out).map_err(|e| e.to_string()))
-}
-
-/// Loads saved credentials and builds a client.
-pub fn client() -> Result<KeyholdClient, String> {
-    let path = default_credentials_path();
-    let creds = Credentials::load(&path).map_err(|e| format!("{e}; run `keyhold login` first"))?;
-    KeyholdClient::from_credentials(creds).map_err(|e| e.to_string())
 }
 
 /// Runs `keyhold login`: checks the credentials by getting a token, then saves them.

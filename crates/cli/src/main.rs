@@ -3,10 +3,14 @@
 // The CLI's job is to print to stdout.
 #![allow(clippy::print_stdout)]
 
+mod audit_cmd;
+mod common;
 mod identity_cmd;
+mod key_cmd;
 mod logging;
 mod master_key_cmd;
 mod serve;
+mod vault_cmd;
 
 use std::process::ExitCode;
 
@@ -15,7 +19,7 @@ use clap::{Parser, Subcommand};
 /// keyhold: customer-managed keys, an Azure-Key-Vault-compatible key service and Entra-style
 /// identities for self-hosted AI services, in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "keyhold", version, about, long_about = None, propagate_version = true)]
+#[command(name = "keyhold", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,6 +34,15 @@ enum Command {
     /// Identities: tokens, service principals, signing keys.
     #[command(subcommand)]
     Identity(identity_cmd::IdentityCommand),
+    /// Key vaults (management plane).
+    #[command(subcommand)]
+    Vault(vault_cmd::VaultCommand),
+    /// Keys in a vault (data plane).
+    #[command(subcommand)]
+    Key(key_cmd::KeyCommand),
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Master key utilities.
     #[command(subcommand)]
     MasterKey(master_key_cmd::MasterKeyCommand),
@@ -41,6 +54,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Login(args) => identity_cmd::login(args),
         Command::Identity(cmd) => identity_cmd::run(cmd),
+        Command::Vault(cmd) => vault_cmd::run(cmd),
+        Command::Key(cmd) => key_cmd::run(cmd),
+        Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
     };
     match result {

@@ -49,6 +49,8 @@ pub enum DirectoryRoute {
     WorkloadBindings,
     /// `GET /keyhold/v1/whoami`: the authenticated caller (any API audience).
     WhoAmI,
+    /// `GET /keyhold/v1/audit?after={seq}&top={n}`: audit entries in order, with the head.
+    Audit,
 }
 
 /// Parses `/keyhold/v1/…` (segments after `keyhold`, `v1`); `None` if not a directory path.
@@ -60,6 +62,7 @@ pub fn parse(segments: &[&str]) -> Option<DirectoryRoute> {
     match l.as_slice() {
         ["keyhold", "v1", "workloadbindings"] => Some(DirectoryRoute::WorkloadBindings),
         ["keyhold", "v1", "whoami"] => Some(DirectoryRoute::WhoAmI),
+        ["keyhold", "v1", "audit"] => Some(DirectoryRoute::Audit),
         ["keyhold", "v1", "tenants", _, "serviceprincipals"] => {
             Some(DirectoryRoute::ServicePrincipals { tenant: tenant() })
         }
@@ -172,6 +175,36 @@ async fn handle_inner(
 ) -> Result<Response, ApiError> {
     let identity = state.identity();
     match route {
+        DirectoryRoute::Audit => {
+            if request.method() != Method::GET {
+                return Err(method_not_allowed(request, "GET"));
+            }
+            directory_caller(state, request, None, "Keyhold.Directory/audit/read").await?;
+            let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+                match crate::api_version::query_param(request.uri(), name) {
+                    None => Ok(default),
+                    Some(v) => v.parse().map_err(|_| {
+                        ApiError::bad_request(
+                            "InvalidParameter",
+                            format!("{name} must be a non-negative integer"),
+                        )
+                    }),
+                }
+            };
+            let after = number("after", 0)?;
+            let top = usize::try_from(number("top", 100)?.clamp(1, 1000)).unwrap_or(1000);
+            let audit = state.audit();
+            let (head_seq, head_hash) = audit.head().await?;
+            let (entries, more) = audit.entries(after, top).await?;
+            Ok(json(
+                StatusCode::OK,
+                json!({
+                    "value": entries,
+                    "more": more,
+                    "head": { "seq": head_seq, "hash": head_hash },
+                }),
+            ))
+        }
         DirectoryRoute::ServicePrincipals { tenant } => match *request.method() {
             Method::GET => {
                 directory_caller(

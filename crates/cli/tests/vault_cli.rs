@@ -1,0 +1,247 @@
+//! `keyhold vault …`, `keyhold key …` and `keyhold audit …` against a real server, including
+//! an audit log tampered with on disk being caught by `keyhold audit verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{run_to_exit, start, temp_parent};
+use keyhold_store::{Batch, RecordStore, RedbRecordStore};
+use serde_json::Value;
+
+fn cli(args: &[&str], creds: &str) -> Value {
+    let (status, stdout, stderr) = run_to_exit(args, &[("KEYHOLD_CLIENT_CONFIG", creds)]);
+    assert!(status.success(), "keyhold {args:?} failed: {stderr}");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {stdout}"))
+}
+
+fn cli_fails(args: &[&str], creds: &str) -> String {
+    let (status, _, stderr) = run_to_exit(args, &[("KEYHOLD_CLIENT_CONFIG", creds)]);
+    assert!(!status.success(), "keyhold {args:?} should have failed");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vaults_keys_and_a_verified_audit_log() {
+    let parent = temp_parent();
+    let data = parent.path().join("data");
+    let server = start(&data, &[], &[]);
+    let creds = parent.path().join("creds.json");
+    let creds = creds.to_str().unwrap();
+    let bootstrap = data.join("bootstrap.json");
+    cli(
+        &["login", "--bootstrap", bootstrap.to_str().unwrap()],
+        creds,
+    );
+    let boot: Value = serde_json::from_slice(&std::fs::read(&bootstrap).unwrap()).unwrap();
+    let sub = boot["subscriptionId"].as_str().unwrap();
+
+    // The resource group through plain REST, as `az group create` would.
+    let client = server.client(&[]);
+    let token = client
+        .post(format!(
+            "https://localhost:{}/{}/oauth2/v2.0/token",
+            server.port(),
+            boot["tenantId"].as_str().unwrap()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", boot["clientId"].as_str().unwrap()),
+            ("client_secret", boot["clientSecret"].as_str().unwrap()),
+            ("scope", "https://management.localhost/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rg = client
+        .put(format!(
+            "https://localhost:{}/subscriptions/{sub}/resourcegroups/cli-rg?api-version=2024-11-01",
+            server.port()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"location": "westeurope"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(rg.status().is_success());
+
+    let vault = cli(
+        &[
+            "vault",
+            "create",
+            "-n",
+            "cli-kv",
+            "-g",
+            "cli-rg",
+            "--retention-days",
+            "7",
+            "--enable-purge-protection",
+        ],
+        creds,
+    );
+    assert_eq!(vault["properties"]["enablePurgeProtection"], true);
+    assert_eq!(
+        cli(&["vault", "show", "-n", "cli-kv"], creds)["name"],
+        "cli-kv"
+    );
+    assert_eq!(cli(&["vault", "list"], creds).as_array().unwrap().len(), 1);
+
+    let key = cli(
+        &["key", "create", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    let v1 = key["key"]["kid"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    cli(
+        &["key", "rotate", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    let versions = cli(
+        &["key", "versions", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let shown = cli(
+        &[
+            "key",
+            "show",
+            "--vault-name",
+            "cli-kv",
+            "-n",
+            "k1",
+            "--version",
+            &v1,
+        ],
+        creds,
+    );
+    assert_eq!(shown["key"]["n"], key["key"]["n"]);
+    let backup = parent.path().join("k1.backup");
+    cli(
+        &[
+            "key",
+            "backup",
+            "--vault-name",
+            "cli-kv",
+            "-n",
+            "k1",
+            "--file",
+            backup.to_str().unwrap(),
+        ],
+        creds,
+    );
+    // Backups never overwrite a file.
+    let err = cli_fails(
+        &[
+            "key",
+            "backup",
+            "--vault-name",
+            "cli-kv",
+            "-n",
+            "k1",
+            "--file",
+            backup.to_str().unwrap(),
+        ],
+        creds,
+    );
+    assert!(err.contains("cannot create"), "{err}");
+    cli(
+        &["key", "delete", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    let err = cli_fails(
+        &["key", "purge", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    assert!(err.contains("purge protection"), "{err}");
+    let deleted = cli(&["key", "list-deleted", "--vault-name", "cli-kv"], creds);
+    assert_eq!(deleted.as_array().unwrap().len(), 1);
+    cli(
+        &["key", "recover", "--vault-name", "cli-kv", "-n", "k1"],
+        creds,
+    );
+    cli(
+        &[
+            "vault",
+            "set-policy",
+            "-n",
+            "cli-kv",
+            "--object-id",
+            "00000000-0000-0000-0000-00000000abcd",
+            "--key-permissions",
+            "get",
+            "wrapKey",
+        ],
+        creds,
+    );
+    let policies = cli(
+        &[
+            "vault",
+            "delete-policy",
+            "-n",
+            "cli-kv",
+            "--object-id",
+            "00000000-0000-0000-0000-00000000abcd",
+        ],
+        creds,
+    );
+    assert_eq!(
+        policies["properties"]["accessPolicies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let verified = cli(&["audit", "verify"], creds);
+    let count = verified["verified"].as_u64().unwrap();
+    assert!(count >= 12, "{verified}");
+    let tail = cli(&["audit", "tail", "-n", "3"], creds);
+    let tail = tail.as_array().unwrap();
+    assert_eq!(tail.len(), 3);
+    assert_eq!(tail[2]["seq"].as_u64().unwrap(), count);
+    assert!(
+        tail.iter()
+            .any(|e| e["operation"] == "VaultAccessPolicyUpdate"),
+        "{tail:?}"
+    );
+
+    // Rewrite history on disk while the server is down: verify finds the first broken link.
+    let (status, _) = server.stop();
+    assert!(status.success());
+    {
+        let records = RedbRecordStore::open(&data.join("store.redb")).unwrap();
+        let key = format!("{:020}", 3);
+        let mut entry: Value = serde_json::from_slice(
+            &records
+                .get("audit.entries", &key)
+                .await
+                .unwrap()
+                .unwrap()
+                .value,
+        )
+        .unwrap();
+        entry["caller"] = "someone-else".into();
+        records
+            .commit(Batch::new().put("audit.entries", &key, serde_json::to_vec(&entry).unwrap()))
+            .await
+            .unwrap();
+    }
+    let _server = start(&data, &[], &[]);
+    cli(
+        &["login", "--bootstrap", bootstrap.to_str().unwrap()],
+        creds,
+    );
+    let err = cli_fails(&["audit", "verify"], creds);
+    assert!(err.contains("BROKEN at entry 3"), "{err}");
+}
