@@ -188,10 +188,17 @@ fn rsa_unwraps_per_sec() -> Result<f64, String> {
 
 /// `openssl speed -seconds 3 rsa2048` sign/s, if openssl is installed.
 pub fn openssl_rsa2048_sign_per_sec() -> Option<f64> {
-    let output = Command::new("openssl")
-        .args(["speed", "-seconds", "3", "rsa2048"])
-        .output()
-        .ok()?;
+    openssl_rsa2048_sign_per_sec_on(1)
+}
+
+/// `openssl speed -multi {processes} -seconds 3 rsa2048` sign/s (all processes together).
+pub fn openssl_rsa2048_sign_per_sec_on(processes: usize) -> Option<f64> {
+    let mut command = Command::new("openssl");
+    command.args(["speed", "-seconds", "3"]);
+    if processes > 1 {
+        command.args(["-multi", &processes.to_string()]);
+    }
+    let output = command.arg("rsa2048").output().ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text.lines().find(|l| {
         l.trim_start().starts_with("rsa 2048 bits") || l.trim_start().starts_with("rsa  2048 bits")

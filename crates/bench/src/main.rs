@@ -2,13 +2,14 @@
 //! measured in the same run (raw AES-GCM, `openssl speed`), never absolute targets, and never
 //! asserts anything: they are measurements, not tests.
 //!
-//! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`
-//! (`http` needs `cargo build --release -p keyhold-cli` first).
+//! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`,
+//! `unwrap` (`http` and `unwrap` need `cargo build --release -p keyhold-cli` first).
 // A benchmark's output is its purpose.
 #![allow(clippy::print_stdout)]
 
 mod crypto;
 mod http;
+mod vault;
 
 use std::process::ExitCode;
 
@@ -18,8 +19,9 @@ fn main() -> ExitCode {
     let result = match family {
         "crypto" => crypto::run(),
         "http" => http::run(),
+        "unwrap" => vault::run(),
         other => Err(format!(
-            "unknown benchmark family {other:?}; available: crypto, http"
+            "unknown benchmark family {other:?}; available: crypto, http, unwrap"
         )),
     };
     match result {

@@ -221,19 +221,17 @@ async fn vaults_keys_and_a_verified_audit_log() {
     assert!(status.success());
     {
         let records = RedbRecordStore::open(&data.join("store.redb")).unwrap();
-        let key = format!("{:020}", 3);
-        let mut entry: Value = serde_json::from_slice(
-            &records
-                .get("audit.entries", &key)
-                .await
-                .unwrap()
-                .unwrap()
-                .value,
-        )
-        .unwrap();
+        let page = records.scan("audit.entries", "", None, 1000).await.unwrap();
+        let (key, mut group) = page
+            .items
+            .into_iter()
+            .map(|(k, r)| (k, serde_json::from_slice::<Vec<Value>>(&r.value).unwrap()))
+            .find(|(_, g)| g.iter().any(|e| e["seq"] == 3))
+            .unwrap();
+        let entry = group.iter_mut().find(|e| e["seq"] == 3).unwrap();
         entry["caller"] = "someone-else".into();
         records
-            .commit(Batch::new().put("audit.entries", &key, serde_json::to_vec(&entry).unwrap()))
+            .commit(Batch::new().put("audit.entries", &key, serde_json::to_vec(&group).unwrap()))
             .await
             .unwrap();
     }

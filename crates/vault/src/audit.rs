@@ -8,8 +8,9 @@
 //! writers (two nodes) can never fork the chain: the loser re-reads the head and retries.
 //!
 //! Appends are group-committed: one writer task drains whatever entries are waiting and
-//! commits them in one durable batch, and each caller's future resolves only after its entry
-//! is durable. Under load one fsync covers many operations, so auditing every unwrap costs
+//! commits them as one record (keyed by the group's last sequence number, holding the group's
+//! entries in order) in one durable batch, and each caller's future resolves only after its
+//! entry is durable. Under load one fsync covers many operations, so auditing every unwrap costs
 //! little throughput while every acknowledged operation is on record.
 //!
 //! Entries hold names, ids and outcomes, never key material, tokens or payloads.
@@ -171,25 +172,34 @@ impl AuditLog {
             .map_err(StoreError::Unavailable)
     }
 
-    /// Entries after sequence `after`, at most `max`; and whether more follow.
+    /// Entries after sequence `after`, at most about `max` (whole groups); and whether more
+    /// follow.
     pub async fn entries(
         &self,
         after: u64,
         max: usize,
     ) -> Result<(Vec<AuditEntry>, bool), StoreError> {
-        let start = format!("{after:020}");
-        let page = self
-            .records
-            .scan(ENTRIES, "", Some(&start), max.clamp(1, 1000))
-            .await?;
-        let entries = page
-            .items
-            .iter()
-            .map(|(_, r)| {
-                serde_json::from_slice(&r.value).map_err(|e| StoreError::Decode(e.to_string()))
-            })
-            .collect::<Result<Vec<AuditEntry>, _>>()?;
-        Ok((entries, page.next.is_some()))
+        let max = max.clamp(1, 100_000);
+        let mut out = Vec::new();
+        let mut cursor = format!("{after:020}");
+        loop {
+            // Groups are keyed by their last sequence number: every group after `cursor`
+            // holds at least one entry after it.
+            let page = self.records.scan(ENTRIES, "", Some(&cursor), 100).await?;
+            for (key, record) in &page.items {
+                let group: Vec<AuditEntry> = serde_json::from_slice(&record.value)
+                    .map_err(|e| StoreError::Decode(e.to_string()))?;
+                out.extend(group.into_iter().filter(|e| e.seq > after));
+                cursor.clone_from(key);
+                if out.len() >= max {
+                    let more = page.next.is_some() || key != &page.items[page.items.len() - 1].0;
+                    return Ok((out, more));
+                }
+            }
+            if page.next.is_none() {
+                return Ok((out, false));
+            }
+        }
     }
 
     /// The newest sequence number and hash.
@@ -254,7 +264,7 @@ async fn commit_group(
                 Precondition::Absent,
             ),
         };
-        let mut batch = Batch::new();
+        let mut entries = Vec::with_capacity(group.len());
         let (mut seq, mut prev) = (head.seq, head.hash);
         let time_ms = now_ms();
         for (event, _) in group {
@@ -268,10 +278,11 @@ async fn commit_group(
             };
             entry.hash = entry_hash(&entry);
             prev.clone_from(&entry.hash);
-            let bytes =
-                serde_json::to_vec(&entry).map_err(|e| StoreError::Decode(e.to_string()))?;
-            batch = batch.put_if(ENTRIES, &format!("{seq:020}"), bytes, Precondition::Absent);
+            entries.push(entry);
         }
+        let bytes = serde_json::to_vec(&entries).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let mut batch =
+            Batch::new().put_if(ENTRIES, &format!("{seq:020}"), bytes, Precondition::Absent);
         let head = serde_json::to_vec(&Head { seq, hash: prev })
             .map_err(|e| StoreError::Decode(e.to_string()))?;
         batch = batch.put_if(HEAD, HEAD_KEY, head, expect);

@@ -323,12 +323,30 @@ impl Vaults {
         name: &str,
         version: Option<&str>,
     ) -> Result<KeyVersion, VaultError> {
+        let wanted = version.filter(|v| !v.is_empty());
+        let cache_key = format!(
+            "{}/{}",
+            key_id(vault, name),
+            wanted.unwrap_or_default().to_ascii_lowercase()
+        );
+        if let Ok(cache) = self.version_cache.lock()
+            && let Some(found) = cache.get(&cache_key)
+        {
+            return Ok(found.clone());
+        }
         let (meta, _) = self.meta(vault, name).await?;
         if meta.deleted.is_some() {
             return Err(VaultError::KeyNotFound(name.to_owned()));
         }
-        let version = version.filter(|v| !v.is_empty()).unwrap_or(&meta.latest);
-        Ok(self.version_record(vault, name, version).await?.0)
+        let version = wanted.unwrap_or(&meta.latest);
+        let found = self.version_record(vault, name, version).await?.0;
+        if let Ok(mut cache) = self.version_cache.lock() {
+            if cache.len() > 100_000 {
+                cache.clear();
+            }
+            cache.insert(cache_key, found.clone());
+        }
+        Ok(found)
     }
 
     /// Keys (newest versions), paged by key name; returns the next skip token.
@@ -594,6 +612,10 @@ impl Vaults {
         mut policy: RotationPolicy,
     ) -> Result<RotationPolicy, VaultError> {
         let (mut meta, v) = self.meta(vault, name).await?;
+        self.publish(VaultEvent::KeyChanged {
+            vault: vault.name.clone(),
+            key: name.to_ascii_lowercase(),
+        });
         if meta.deleted.is_some() {
             return Err(VaultError::KeyNotFound(name.to_owned()));
         }

@@ -34,6 +34,7 @@ pub use error::VaultError;
 pub use keys::{CreateKey, KeyUpdate};
 pub use maintenance::MaintenanceReport;
 pub use model::{AccessPolicy, DeletedVault, KeyMeta, KeyVersion, NetworkAcls, Permissions, Vault};
+
 pub use ops::{OpRequest, OpResult};
 pub use rotation::{RotationPolicy, parse_duration};
 pub use vaults::{PolicyOperation, VaultSpec, validate_vault_name};
@@ -61,6 +62,11 @@ pub struct Vaults {
     master: Arc<Sealer>,
     events: tokio::sync::broadcast::Sender<VaultEvent>,
     key_cache: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    /// Vault records by name; dropped on every change of the vault (see `publish`).
+    vault_cache: Mutex<HashMap<String, Vault>>,
+    /// Resolved `get_key` lookups by `vault/key/version-or-empty`; dropped on every change of
+    /// the key or its vault (see `publish`), so a disable or delete is seen by the next call.
+    version_cache: Mutex<HashMap<String, KeyVersion>>,
 }
 
 impl Vaults {
@@ -72,6 +78,8 @@ impl Vaults {
             master,
             events,
             key_cache: Mutex::new(HashMap::new()),
+            vault_cache: Mutex::new(HashMap::new()),
+            version_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -97,7 +105,21 @@ impl Vaults {
         Ok(())
     }
 
+    /// Every write goes through here: the in-memory lookups it affects are dropped first, then
+    /// subscribers hear of it.
     fn publish(&self, event: VaultEvent) {
+        let prefix = match &event {
+            VaultEvent::KeyChanged { vault, key } => format!("{vault}/{key}/"),
+            VaultEvent::VaultChanged { vault } => {
+                if let Ok(mut cache) = self.vault_cache.lock() {
+                    cache.remove(vault);
+                }
+                format!("{vault}/")
+            }
+        };
+        if let Ok(mut cache) = self.version_cache.lock() {
+            cache.retain(|k, _| !k.starts_with(&prefix));
+        }
         let _ = self.events.send(event);
     }
 

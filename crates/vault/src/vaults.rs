@@ -127,11 +127,22 @@ fn validate_policies(policies: &[AccessPolicy]) -> Result<(), VaultError> {
 impl Vaults {
     /// A vault by name.
     pub async fn vault(&self, name: &str) -> Result<Vault, VaultError> {
-        self.records
-            .get_typed::<Vault>(VAULTS, &name.to_ascii_lowercase())
+        let key = name.to_ascii_lowercase();
+        if let Ok(cache) = self.vault_cache.lock()
+            && let Some(vault) = cache.get(&key)
+        {
+            return Ok(vault.clone());
+        }
+        let vault = self
+            .records
+            .get_typed::<Vault>(VAULTS, &key)
             .await?
             .map(|(v, _)| v)
-            .ok_or_else(|| VaultError::VaultNotFound(name.to_owned()))
+            .ok_or_else(|| VaultError::VaultNotFound(name.to_owned()))?;
+        if let Ok(mut cache) = self.vault_cache.lock() {
+            cache.insert(key, vault.clone());
+        }
+        Ok(vault)
     }
 
     /// Creates or updates a vault; returns it and whether it was created.
