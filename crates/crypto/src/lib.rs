@@ -12,14 +12,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod der;
+mod ec;
 pub mod envelope;
 mod error;
 mod jwk;
+mod oct;
 mod rsa;
 mod seal;
 mod secret;
 mod wrap;
 
+pub use ec::{EcCurve, EcPrivateKey, EcPublicKey, EcSignAlgorithm};
 pub use envelope::{
     DEFAULT_SEGMENT_SIZE, EnvelopeDecryptor, EnvelopeEncryptor, EnvelopeHeader, HeaderParse,
     KeyRef, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, ciphertext_len, decrypt_stream, encrypt_stream,
@@ -27,7 +30,10 @@ pub use envelope::{
 };
 pub use error::CryptoError;
 pub use jwk::{Jwk, JwkSecret};
-pub use rsa::{RsaOaepAlgorithm, RsaPrivateKey, RsaPublicKey, RsaSignAlgorithm};
+pub use oct::{GcmOutput, OctAlgorithm, OctKey};
+pub use rsa::{
+    RsaEncryptionAlgorithm, RsaOaepAlgorithm, RsaPrivateKey, RsaPublicKey, RsaSignAlgorithm,
+};
 pub use seal::Sealer;
 pub use secret::{Aes256Key, SecretBytes, random_bytes};
 pub use wrap::{WRAPPED_DEK_LEN, unwrap_dek, wrap_dek};

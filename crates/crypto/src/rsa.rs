@@ -56,6 +56,25 @@ impl RsaOaepAlgorithm {
     }
 }
 
+/// RSA encryption paddings of the Key Vault `encrypt`/`wrapKey` operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaEncryptionAlgorithm {
+    /// `RSA1_5`: PKCS#1 v1.5 (legacy; Azure marks it "not recommended").
+    Rsa1_5,
+    /// An OAEP variant.
+    Oaep(RsaOaepAlgorithm),
+}
+
+impl RsaEncryptionAlgorithm {
+    /// Parses an Azure name (`RSA1_5`, `RSA-OAEP`, `RSA-OAEP-256`).
+    pub fn from_azure_name(name: &str) -> Option<Self> {
+        if name == "RSA1_5" {
+            return Some(RsaEncryptionAlgorithm::Rsa1_5);
+        }
+        RsaOaepAlgorithm::from_azure_name(name).map(RsaEncryptionAlgorithm::Oaep)
+    }
+}
+
 /// RSA signature algorithms, by their JOSE names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RsaSignAlgorithm {
@@ -269,6 +288,32 @@ impl RsaPrivateKey {
         Ok(SecretBytes::new(out[..len].to_vec()))
     }
 
+    /// Decrypts with any Key Vault padding. Every failure is `DecryptionFailed` (for PKCS#1
+    /// v1.5 this matters most: a distinguishable padding error is Bleichenbacher's oracle).
+    pub fn decrypt(
+        &self,
+        alg: RsaEncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes, CryptoError> {
+        match alg {
+            RsaEncryptionAlgorithm::Oaep(oaep) => self.unwrap_key(oaep, ciphertext),
+            RsaEncryptionAlgorithm::Rsa1_5 => {
+                let key = PrivateDecryptingKey::from_pkcs8(&self.pkcs8)
+                    .map_err(|_| CryptoError::DecryptionFailed)
+                    .and_then(|k| {
+                        aws_lc_rs::rsa::Pkcs1PrivateDecryptingKey::new(k)
+                            .map_err(|_| CryptoError::DecryptionFailed)
+                    })?;
+                let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
+                let len = key
+                    .decrypt(ciphertext, &mut out)
+                    .map_err(|_| CryptoError::DecryptionFailed)?
+                    .len();
+                Ok(SecretBytes::new(out[..len].to_vec()))
+            }
+        }
+    }
+
     /// Signs `message` (hashing it with the algorithm's digest).
     pub fn sign(&self, alg: RsaSignAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut sig = vec![0u8; self.signer.public_modulus_len()];
@@ -391,6 +436,34 @@ impl RsaPublicKey {
             .len();
         out.truncate(len);
         Ok(out)
+    }
+
+    /// Encrypts with any Key Vault padding.
+    pub fn encrypt(
+        &self,
+        alg: RsaEncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        match alg {
+            RsaEncryptionAlgorithm::Oaep(oaep) => self.wrap_key(oaep, plaintext),
+            RsaEncryptionAlgorithm::Rsa1_5 => {
+                let key = PublicEncryptingKey::from_der(&self.to_spki_der()?)
+                    .map_err(|_| CryptoError::InvalidKey("RSA public key"))
+                    .and_then(|k| {
+                        aws_lc_rs::rsa::Pkcs1PublicEncryptingKey::new(k)
+                            .map_err(|_| CryptoError::InvalidKey("RSA public key"))
+                    })?;
+                let mut out = vec![0u8; key.ciphertext_size()];
+                let len = key
+                    .encrypt(plaintext, &mut out)
+                    .map_err(|_| {
+                        CryptoError::InvalidParameter("plaintext too long for this key and padding")
+                    })?
+                    .len();
+                out.truncate(len);
+                Ok(out)
+            }
+        }
     }
 
     /// Verifies a signature over `message`.
