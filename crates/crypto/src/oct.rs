@@ -123,7 +123,7 @@ impl OctKey {
     /// RFC 3394 key wrap of `plaintext` (16 bytes or more, a multiple of 8).
     pub fn wrap_kw(&self, alg: OctAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.check(alg)?;
-        if plaintext.len() < 16 || plaintext.len() % 8 != 0 {
+        if plaintext.len() < 16 || !plaintext.len().is_multiple_of(8) {
             return Err(CryptoError::InvalidParameter(
                 "key wrap input must be at least 16 bytes and a multiple of 8",
             ));
