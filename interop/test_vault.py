@@ -388,3 +388,78 @@ def test_bad_input_gets_azure_codes_and_changes_nothing(keyhold, vault):
     assert "sized" not in names and "typed" not in names
     unknown_version = raw(keyhold, vault, "GET", "/keys/strict?api-version=1999-01-01")
     assert unknown_version.status_code == 400
+
+
+@pytest.mark.parametrize("curve,alg,hash_name", [("P-256", SignatureAlgorithm.es256, "sha256"),
+                                                  ("P-384", SignatureAlgorithm.es384, "sha384"),
+                                                  ("P-521", SignatureAlgorithm.es512, "sha512")])
+def test_ec_keys_sign_and_verify(keyhold, vault, curve, alg, hash_name):
+    client = key_client(keyhold, vault)
+    key = client.create_ec_key(f"ec-{curve.lower()}", curve=curve, hardware_protected=(curve == "P-384"))
+    assert key.key_type == ("EC-HSM" if curve == "P-384" else "EC")
+    assert key.key.crv == curve and sorted(key.key_operations) == ["sign", "verify"]
+    crypto = CryptographyClient(key.id, credential(keyhold))
+    digest = hashlib.new(hash_name, b"message").digest()
+    signed = crypto.sign(alg, digest)
+    assert crypto.verify(alg, digest, signed.signature).is_valid
+    assert not crypto.verify(alg, hashlib.new(hash_name, b"other").digest(), signed.signature).is_valid
+    # The signature also verifies with the `cryptography` package from the public JWK alone.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+    public = ec.EllipticCurvePublicNumbers(int.from_bytes(key.key.x, "big"), int.from_bytes(key.key.y, "big"),
+                                           curves[curve]).public_key()
+    half = len(signed.signature) // 2
+    der = utils.encode_dss_signature(int.from_bytes(signed.signature[:half], "big"),
+                                     int.from_bytes(signed.signature[half:], "big"))
+    public.verify(der, digest, ec.ECDSA(utils.Prehashed(getattr(hashes, hash_name.upper())())))
+    with pytest.raises(HttpResponseError) as err:
+        client.create_ec_key("ec-bad", curve="P-192")
+    assert err.value.status_code == 400
+
+
+def test_oct_hsm_keys_wrap_and_gcm(keyhold, vault):
+    client = key_client(keyhold, vault)
+    key = client.create_oct_key("oct-key", size=256, hardware_protected=True)
+    assert key.key_type == "oct-HSM"
+    assert key.key.k is None
+    crypto = CryptographyClient(key.id, credential(keyhold))
+    cek = os.urandom(32)
+    wrapped = crypto.wrap_key(KeyWrapAlgorithm.aes_256, cek)
+    assert len(wrapped.encrypted_key) == 40
+    assert crypto.unwrap_key(KeyWrapAlgorithm.aes_256, wrapped.encrypted_key).key == cek
+    encrypted = crypto.encrypt(EncryptionAlgorithm.a256_gcm, b"secret", additional_authenticated_data=b"ctx")
+    assert encrypted.iv and encrypted.tag
+    decrypted = crypto.decrypt(EncryptionAlgorithm.a256_gcm, encrypted.ciphertext, iv=encrypted.iv,
+                               authentication_tag=encrypted.tag,
+                               additional_authenticated_data=b"ctx")
+    assert decrypted.plaintext == b"secret"
+    with pytest.raises(HttpResponseError) as err:
+        crypto.decrypt(EncryptionAlgorithm.a256_gcm, encrypted.ciphertext, iv=encrypted.iv,
+                       authentication_tag=encrypted.tag, additional_authenticated_data=b"other")
+    assert err.value.status_code == 400
+    with pytest.raises(HttpResponseError) as err:
+        client.create_oct_key("oct-soft", size=256, hardware_protected=False)
+    assert err.value.status_code == 400
+
+
+def test_rsa1_5_and_import(keyhold, vault):
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from azure.keyvault.keys import JsonWebKey
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = private.private_numbers()
+    to_bytes = lambda n: n.to_bytes((n.bit_length() + 7) // 8, "big")
+    jwk = JsonWebKey(kty="RSA", n=to_bytes(numbers.public_numbers.n), e=to_bytes(numbers.public_numbers.e),
+                     d=to_bytes(numbers.d), p=to_bytes(numbers.p), q=to_bytes(numbers.q),
+                     dp=to_bytes(numbers.dmp1), dq=to_bytes(numbers.dmq1), qi=to_bytes(numbers.iqmp))
+    client = key_client(keyhold, vault)
+    imported = client.import_key("imported", jwk)
+    assert imported.key.n == jwk.n and imported.key.d is None
+    crypto = CryptographyClient(imported.id, credential(keyhold))
+    # Encrypted outside keyhold with PKCS#1 v1.5, decrypted inside.
+    ciphertext = private.public_key().encrypt(b"legacy", padding.PKCS1v15())
+    assert crypto.decrypt(EncryptionAlgorithm.rsa1_5, ciphertext).plaintext == b"legacy"
+    # A public-only JWK cannot be imported.
+    with pytest.raises(HttpResponseError) as err:
+        client.import_key("public-only", JsonWebKey(kty="RSA", n=jwk.n, e=jwk.e))
+    assert err.value.status_code == 400

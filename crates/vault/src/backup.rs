@@ -40,11 +40,8 @@ impl Vaults {
                 .list_versions(vault, name, skip.as_deref(), 1000)
                 .await?;
             for mut v in page {
-                let key = self.private_key(vault, &v)?;
-                v.sealed = hex::encode(
-                    self.master
-                        .seal(&purpose, key.to_pkcs8_der()?.expose_secret())?,
-                );
+                let material = self.open_material(vault, &v)?;
+                v.sealed = hex::encode(self.master.seal(&purpose, material.expose_secret())?);
                 versions.push(v);
             }
             match next {
@@ -84,7 +81,6 @@ impl Vaults {
                 ))
             });
         }
-        let sealer = self.vault_sealer(vault)?;
         let mut batch = Batch::new().put_if(
             crate::keys::KEYS,
             &id,
@@ -94,9 +90,11 @@ impl Vaults {
         let mut latest = None;
         for mut v in backup.versions {
             let raw = hex::decode(&v.sealed).map_err(|_| invalid())?;
-            let der = self.master.open(&purpose, &raw).map_err(|_| invalid())?;
-            let material_purpose = format!("vault.material.v1/{id}/{}", v.version);
-            v.sealed = hex::encode(sealer.seal(&material_purpose, der.expose_secret())?);
+            let encoded = self.master.open(&purpose, &raw).map_err(|_| invalid())?;
+            let material = crate::material::PrivateMaterial::decode(encoded.expose_secret())
+                .map_err(|_| invalid())?;
+            let kty = crate::material::KeyType::parse(&v.kty).map_err(|_| invalid())?;
+            v.sealed = hex::encode(self.seal_material(vault, &name, &v.version, kty, &material)?);
             batch = batch.put_if(
                 crate::keys::VERSIONS,
                 &format!("{id}/{}", v.version),

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyhold_crypto::{Jwk, RsaPrivateKey};
+use keyhold_crypto::Jwk;
 use keyhold_store::{Batch, Precondition, RecordStoreExt, decode, encode};
 
 use crate::error::VaultError;
+use crate::material::{KeyType, PrivateMaterial};
 use crate::model::{DeletedInfo, KeyAttributes, KeyMeta, KeyVersion, Vault};
 use crate::rotation::RotationPolicy;
 use crate::{VaultEvent, Vaults};
@@ -18,14 +17,6 @@ pub(crate) const KEYS: &str = "vault.keys";
 pub(crate) const VERSIONS: &str = "vault.key_versions";
 /// Seal purpose of key material. DO NOT CHANGE.
 const MATERIAL_PURPOSE: &str = "vault.material.v1";
-const RSA_OPS: &[&str] = &[
-    "encrypt",
-    "decrypt",
-    "sign",
-    "verify",
-    "wrapKey",
-    "unwrapKey",
-];
 const ALL_OPS: &[&str] = &[
     "encrypt",
     "decrypt",
@@ -97,10 +88,12 @@ pub fn validate_key_name(name: &str) -> Result<(), VaultError> {
     }
 }
 
-fn validate_ops(ops: Option<Vec<String>>) -> Result<Vec<String>, VaultError> {
+/// `key_ops` of a request: never empty (the type's operations by default), each known and
+/// possible for the key type.
+fn validate_ops(ops: Option<Vec<String>>, kty: KeyType) -> Result<Vec<String>, VaultError> {
     let ops = match ops {
         Some(ops) if !ops.is_empty() => ops,
-        _ => return Ok(RSA_OPS.iter().map(|s| (*s).to_owned()).collect()),
+        _ => return Ok(kty.operations().iter().map(|s| (*s).to_owned()).collect()),
     };
     let mut out = Vec::new();
     for op in ops {
@@ -108,6 +101,12 @@ fn validate_ops(ops: Option<Vec<String>>) -> Result<Vec<String>, VaultError> {
             .iter()
             .find(|a| a.eq_ignore_ascii_case(&op))
             .ok_or_else(|| VaultError::BadParameter(format!("Invalid key operation: {op}")))?;
+        if !kty.operations().contains(canonical) && !["import", "export"].contains(canonical) {
+            return Err(VaultError::BadParameter(format!(
+                "Key operation {canonical} is not possible with a {} key",
+                kty.name()
+            )));
+        }
         if !out.iter().any(|o: &String| o == canonical) {
             out.push((*canonical).to_owned());
         }
@@ -146,7 +145,7 @@ impl Vaults {
         &self,
         vault: &Vault,
         name: &str,
-        key: &RsaPrivateKey,
+        key: &PrivateMaterial,
         new: NewVersion,
     ) -> Result<KeyVersion, VaultError> {
         let NewVersion {
@@ -164,12 +163,9 @@ impl Vaults {
             return Err(VaultError::DeletedButRecoverable(name.to_owned()));
         }
         let version = new_version()?;
-        let sealer = self.vault_sealer(vault)?;
-        let sealed = sealer.seal(
-            &Self::material_purpose(vault, name, &version),
-            key.to_pkcs8_der()?.expose_secret(),
-        )?;
-        let public = key.public_key();
+        let kty_parsed = KeyType::parse(&kty)?;
+        let sealed = self.seal_material(vault, name, &version, kty_parsed, key)?;
+        let public = key.public_parts();
         let record = KeyVersion {
             name: existing
                 .as_ref()
@@ -179,8 +175,11 @@ impl Vaults {
             key_ops,
             attributes,
             tags,
-            n: URL_SAFE_NO_PAD.encode(public.n()),
-            e: URL_SAFE_NO_PAD.encode(public.e()),
+            n: public.n,
+            e: public.e,
+            crv: public.crv,
+            x: public.x,
+            y: public.y,
             sealed: hex::encode(sealed),
         };
         let (meta, expect) = match existing {
@@ -222,24 +221,14 @@ impl Vaults {
         req: CreateKey,
     ) -> Result<KeyVersion, VaultError> {
         validate_key_name(name)?;
-        if !(req.kty == "RSA" || req.kty == "RSA-HSM") {
-            return Err(VaultError::BadParameter(format!(
-                "Unsupported key type (kty) {:?}: this vault creates RSA and RSA-HSM keys",
-                req.kty
-            )));
-        }
-        let size = req.key_size.unwrap_or(2048);
-        if ![2048, 3072, 4096].contains(&size) {
-            return Err(VaultError::BadParameter(format!(
-                "Unsupported RSA key size {size}: use 2048, 3072 or 4096"
-            )));
-        }
+        let kty = KeyType::parse(&req.kty)?;
         if req.exportable {
             return Err(VaultError::BadParameter(
                 "Exportable keys need a release policy; keyhold never releases private keys, so attributes.exportable must be false.".into(),
             ));
         }
-        let key_ops = validate_ops(req.key_ops)?;
+        let key_ops = validate_ops(req.key_ops, kty)?;
+        let key = PrivateMaterial::generate(kty.family, req.key_size, req.crv.as_deref())?;
         let now = Self::now();
         let attributes = KeyAttributes {
             enabled: req.enabled.unwrap_or(true),
@@ -249,9 +238,8 @@ impl Vaults {
             updated: now,
             exportable: false,
         };
-        let key = RsaPrivateKey::generate(size)?;
         let new = NewVersion {
-            kty: req.kty,
+            kty: kty.name().to_owned(),
             key_ops,
             attributes,
             tags: req.tags,
@@ -269,14 +257,17 @@ impl Vaults {
         enabled: Option<bool>,
         tags: BTreeMap<String, String>,
     ) -> Result<KeyVersion, VaultError> {
-        let key = RsaPrivateKey::from_jwk(jwk)?;
-        let key_ops = validate_ops(jwk.key_ops.clone())?;
-        let now = Self::now();
-        let kty = if hsm || jwk.kty == "RSA-HSM" {
-            "RSA-HSM"
+        validate_key_name(name)?;
+        let base = jwk.kty.trim_end_matches("-HSM");
+        let hsm = hsm || jwk.kty.ends_with("-HSM") || base == "oct";
+        let kty = KeyType::parse(&if hsm {
+            format!("{base}-HSM")
         } else {
-            "RSA"
-        };
+            base.to_owned()
+        })?;
+        let key = PrivateMaterial::from_jwk(kty.family, jwk)?;
+        let key_ops = validate_ops(jwk.key_ops.clone(), kty)?;
+        let now = Self::now();
         let attributes = KeyAttributes {
             enabled: enabled.unwrap_or(true),
             nbf: None,
@@ -286,7 +277,7 @@ impl Vaults {
             exportable: false,
         };
         let new = NewVersion {
-            kty: kty.into(),
+            kty: kty.name().to_owned(),
             key_ops,
             attributes,
             tags,
@@ -436,7 +427,7 @@ impl Vaults {
             record.attributes.exp = exp;
         }
         if let Some(ops) = update.key_ops {
-            record.key_ops = validate_ops(Some(ops))?;
+            record.key_ops = validate_ops(Some(ops), KeyType::parse(&record.kty)?)?;
         }
         if let Some(tags) = update.tags {
             record.tags = tags;
@@ -567,11 +558,8 @@ impl Vaults {
     /// A new version with the newest version's type, size, operations and tags.
     pub async fn rotate_key(&self, vault: &Vault, name: &str) -> Result<KeyVersion, VaultError> {
         let current = self.get_key(vault, name, None).await?;
-        let bits = URL_SAFE_NO_PAD
-            .decode(&current.n)
-            .map_or(2048, |n| n.len() * 8);
         let now = Self::now();
-        let key = RsaPrivateKey::generate(bits)?;
+        let key = self.private_material(vault, &current)?.regenerate()?;
         let (meta, _) = self.meta(vault, name).await?;
         let attributes = KeyAttributes {
             enabled: true,
@@ -629,25 +617,66 @@ impl Vaults {
         Ok(policy)
     }
 
-    /// The unsealed private key of a version (cached).
-    pub(crate) fn private_key(
+    /// The binding of a version's material: `vault/key/version`.
+    fn binding(vault: &Vault, name: &str, version: &str) -> String {
+        format!("{}/{version}", key_id(vault, name))
+    }
+
+    /// Seals material for storage: under the vault key, or through the HSM for `-HSM` types.
+    pub(crate) fn seal_material(
+        &self,
+        vault: &Vault,
+        name: &str,
+        version: &str,
+        kty: KeyType,
+        key: &PrivateMaterial,
+    ) -> Result<Vec<u8>, VaultError> {
+        let encoded = key.encode()?;
+        if kty.hsm {
+            return self
+                .hsm
+                .protect(&Self::binding(vault, name, version), &encoded);
+        }
+        Ok(self.vault_sealer(vault)?.seal(
+            &Self::material_purpose(vault, name, version),
+            encoded.expose_secret(),
+        )?)
+    }
+
+    /// Opens stored material (the encoded secret bytes).
+    pub(crate) fn open_material(
         &self,
         vault: &Vault,
         record: &KeyVersion,
-    ) -> Result<Arc<RsaPrivateKey>, VaultError> {
+    ) -> Result<keyhold_crypto::SecretBytes, VaultError> {
+        let sealed = hex::decode(&record.sealed)
+            .map_err(|_| VaultError::BadParameter("stored key material is damaged".into()))?;
+        if KeyType::parse(&record.kty)?.hsm {
+            return self.hsm.recover(
+                &Self::binding(vault, &record.name, &record.version),
+                &sealed,
+            );
+        }
+        Ok(self.vault_sealer(vault)?.open(
+            &Self::material_purpose(vault, &record.name, &record.version),
+            &sealed,
+        )?)
+    }
+
+    /// The private material of a version (cached in memory once opened).
+    pub(crate) fn private_material(
+        &self,
+        vault: &Vault,
+        record: &KeyVersion,
+    ) -> Result<Arc<PrivateMaterial>, VaultError> {
         let cache_key = format!("{}/{}", key_id(vault, &record.name), record.version);
         if let Ok(cache) = self.key_cache.lock()
             && let Some(key) = cache.get(&cache_key)
         {
             return Ok(key.clone());
         }
-        let sealed = hex::decode(&record.sealed)
-            .map_err(|_| VaultError::BadParameter("stored key material is damaged".into()))?;
-        let der = self.vault_sealer(vault)?.open(
-            &Self::material_purpose(vault, &record.name, &record.version),
-            &sealed,
-        )?;
-        let key = Arc::new(RsaPrivateKey::from_pkcs8_der(der.expose_secret())?);
+        let encoded = self.open_material(vault, record)?;
+        let key = Arc::new(PrivateMaterial::decode(encoded.expose_secret())?);
         if let Ok(mut cache) = self.key_cache.lock() {
             cache.insert(cache_key, key.clone());
         }

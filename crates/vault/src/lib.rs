@@ -15,6 +15,7 @@ mod backup;
 mod error;
 mod keys;
 mod maintenance;
+mod material;
 pub mod model;
 mod ops;
 mod rotation;
@@ -23,7 +24,7 @@ mod vaults;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use keyhold_crypto::{RsaPrivateKey, Sealer};
+use keyhold_crypto::Sealer;
 use keyhold_store::{RecordStore, RecordStoreExt};
 
 pub use access::firewall_allows;
@@ -33,6 +34,7 @@ pub use audit::{AuditEntry, AuditEvent, AuditLog};
 pub use error::VaultError;
 pub use keys::{CreateKey, KeyUpdate};
 pub use maintenance::MaintenanceReport;
+pub use material::{Hsm, KeyFamily, KeyType, PrivateMaterial, PublicParts, SoftwareHsm};
 pub use model::{AccessPolicy, DeletedVault, KeyMeta, KeyVersion, NetworkAcls, Permissions, Vault};
 
 pub use ops::{OpRequest, OpResult};
@@ -61,7 +63,8 @@ pub struct Vaults {
     records: Arc<dyn RecordStore>,
     master: Arc<Sealer>,
     events: tokio::sync::broadcast::Sender<VaultEvent>,
-    key_cache: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    key_cache: Mutex<HashMap<String, Arc<PrivateMaterial>>>,
+    hsm: Arc<dyn Hsm>,
     /// Vault records by name; dropped on every change of the vault (see `publish`).
     vault_cache: Mutex<HashMap<String, Vault>>,
     /// Resolved `get_key` lookups by `vault/key/version-or-empty`; dropped on every change of
@@ -72,10 +75,17 @@ pub struct Vaults {
 impl Vaults {
     /// The service over a record store; `master` seals the per-vault keys.
     pub fn new(records: Arc<dyn RecordStore>, master: Arc<Sealer>) -> Self {
+        let hsm = Arc::new(SoftwareHsm::new(master.clone()));
+        Self::with_hsm(records, master, hsm)
+    }
+
+    /// The service with another HSM backend for `-HSM` keys.
+    pub fn with_hsm(records: Arc<dyn RecordStore>, master: Arc<Sealer>, hsm: Arc<dyn Hsm>) -> Self {
         let (events, _) = tokio::sync::broadcast::channel(1024);
         Self {
             records,
             master,
+            hsm,
             events,
             key_cache: Mutex::new(HashMap::new()),
             vault_cache: Mutex::new(HashMap::new()),

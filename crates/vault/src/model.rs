@@ -153,7 +153,7 @@ pub struct KeyVersion {
     pub name: String,
     /// 32-hex version id.
     pub version: String,
-    /// `RSA` or `RSA-HSM`.
+    /// `RSA`, `RSA-HSM`, `EC`, `EC-HSM` or `oct-HSM`.
     pub kty: String,
     /// Permitted operations (never empty).
     pub key_ops: Vec<String>,
@@ -165,6 +165,15 @@ pub struct KeyVersion {
     pub n: String,
     /// Public exponent (base64url).
     pub e: String,
+    /// EC curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// EC x (base64url).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub x: String,
+    /// EC y (base64url).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub y: String,
     /// Private key, sealed under the vault key, hex.
     pub sealed: String,
 }
@@ -210,6 +219,11 @@ impl KeyVersion {
         if !self.n.is_empty() {
             jwk["n"] = self.n.clone().into();
             jwk["e"] = self.e.clone().into();
+        }
+        if let Some(crv) = &self.crv {
+            jwk["crv"] = crv.clone().into();
+            jwk["x"] = self.x.clone().into();
+            jwk["y"] = self.y.clone().into();
         }
         jwk
     }

@@ -1,11 +1,16 @@
-//! Key operations: encrypt/decrypt and wrapKey/unwrapKey (RSA-OAEP, RSA-OAEP-256), sign/verify
-//! of a digest (RS256/384/512, PS256/384/512). Each checks that the version is usable now and
-//! that the operation is in its `key_ops`.
+//! Key operations. RSA: encrypt/decrypt and wrapKey/unwrapKey with RSA1_5, RSA-OAEP and
+//! RSA-OAEP-256, sign/verify of a digest (RS256/384/512, PS256/384/512). EC: sign/verify
+//! (ES256/384/512). oct-HSM: wrapKey/unwrapKey (A128KW, A256KW) and encrypt/decrypt (A128GCM,
+//! A256GCM, with IV, AAD and tag). Each checks that the version is usable now and that the
+//! operation is in its `key_ops`; decryption failures are one opaque error.
 
-use keyhold_crypto::{RsaOaepAlgorithm, RsaPublicKey, RsaSignAlgorithm};
+use keyhold_crypto::{
+    EcSignAlgorithm, OctAlgorithm, RsaEncryptionAlgorithm, RsaPublicKey, RsaSignAlgorithm,
+};
 
 use crate::Vaults;
 use crate::error::VaultError;
+use crate::material::PrivateMaterial;
 use crate::model::{KeyVersion, Vault};
 
 /// Result of an operation.
@@ -13,37 +18,17 @@ use crate::model::{KeyVersion, Vault};
 pub enum OpResult {
     /// Output bytes (ciphertext, plaintext, signature).
     Bytes(Vec<u8>),
+    /// AES-GCM ciphertext with its IV and tag.
+    Sealed {
+        /// Ciphertext.
+        ciphertext: Vec<u8>,
+        /// IV used.
+        iv: Vec<u8>,
+        /// Authentication tag.
+        tag: Vec<u8>,
+    },
     /// Verification outcome.
     Verified(bool),
-}
-
-fn oaep(alg: &str) -> Result<RsaOaepAlgorithm, VaultError> {
-    RsaOaepAlgorithm::from_azure_name(alg).ok_or_else(|| {
-        VaultError::BadParameter(format!(
-            "Invalid or unsupported algorithm {alg:?} for an RSA key: use RSA-OAEP or RSA-OAEP-256"
-        ))
-    })
-}
-
-fn sign_alg(alg: &str) -> Result<RsaSignAlgorithm, VaultError> {
-    RsaSignAlgorithm::from_azure_name(alg).ok_or_else(|| {
-        VaultError::BadParameter(format!(
-            "Invalid or unsupported signature algorithm {alg:?} for an RSA key"
-        ))
-    })
-}
-
-fn public_of(record: &KeyVersion) -> Result<RsaPublicKey, VaultError> {
-    use base64::Engine as _;
-    let d = |s: &str| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| VaultError::BadParameter("stored key is damaged".into()))
-    };
-    Ok(RsaPublicKey::from_components(
-        &d(&record.n)?,
-        &d(&record.e)?,
-    )?)
 }
 
 /// A key operation request.
@@ -57,6 +42,62 @@ pub struct OpRequest<'a> {
     pub value: &'a [u8],
     /// For `verify`: the signature.
     pub signature: Option<&'a [u8]>,
+    /// AES-GCM IV (encrypt: optional; decrypt: required).
+    pub iv: Option<&'a [u8]>,
+    /// AES-GCM additional authenticated data.
+    pub aad: Option<&'a [u8]>,
+    /// AES-GCM tag (decrypt).
+    pub tag: Option<&'a [u8]>,
+}
+
+impl<'a> OpRequest<'a> {
+    /// A request without AES-GCM parameters.
+    pub fn new(operation: &'a str, alg: &'a str, value: &'a [u8]) -> Self {
+        Self {
+            operation,
+            alg,
+            value,
+            signature: None,
+            iv: None,
+            aad: None,
+            tag: None,
+        }
+    }
+}
+
+fn unsupported(alg: &str, kty: &str) -> VaultError {
+    VaultError::BadParameter(format!(
+        "Invalid or unsupported algorithm {alg:?} for a {kty} key"
+    ))
+}
+
+fn rsa_public(record: &KeyVersion) -> Result<RsaPublicKey, VaultError> {
+    use base64::Engine as _;
+    let d = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| VaultError::BadParameter("stored key is damaged".into()))
+    };
+    Ok(RsaPublicKey::from_components(
+        &d(&record.n)?,
+        &d(&record.e)?,
+    )?)
+}
+
+fn canonical(operation: &str) -> Result<&'static str, VaultError> {
+    Ok(match operation.to_ascii_lowercase().as_str() {
+        "encrypt" => "encrypt",
+        "decrypt" => "decrypt",
+        "wrapkey" => "wrapKey",
+        "unwrapkey" => "unwrapKey",
+        "sign" => "sign",
+        "verify" => "verify",
+        other => {
+            return Err(VaultError::BadParameter(format!(
+                "Unknown key operation {other}"
+            )));
+        }
+    })
 }
 
 impl Vaults {
@@ -68,64 +109,130 @@ impl Vaults {
         version: Option<&str>,
         request: OpRequest<'_>,
     ) -> Result<(KeyVersion, OpResult), VaultError> {
-        let OpRequest {
-            operation,
-            alg,
-            value,
-            signature,
-        } = request;
         let record = self.get_key(vault, name, version).await?;
-        let canonical = match operation.to_ascii_lowercase().as_str() {
-            "encrypt" => "encrypt",
-            "decrypt" => "decrypt",
-            "wrapkey" => "wrapKey",
-            "unwrapkey" => "unwrapKey",
-            "sign" => "sign",
-            "verify" => "verify",
-            other => {
-                return Err(VaultError::BadParameter(format!(
-                    "Unknown key operation {other}"
-                )));
-            }
-        };
+        let op = canonical(request.operation)?;
         if !record.usable(Self::now()) {
             return Err(VaultError::KeyNotUsable {
-                op: canonical.into(),
+                op: op.into(),
                 key: name.into(),
             });
         }
-        if !record.allows(canonical) {
+        if !record.allows(op) {
             return Err(VaultError::OperationNotPermitted {
-                op: canonical.into(),
+                op: op.into(),
                 key: name.into(),
             });
         }
-        let result = match canonical {
-            "encrypt" | "wrapKey" => {
-                OpResult::Bytes(public_of(&record)?.wrap_key(oaep(alg)?, value)?)
-            }
-            "decrypt" | "unwrapKey" => {
-                let key = self.private_key(vault, &record)?;
-                let alg = oaep(alg)?;
-                let plain = key.unwrap_key(alg, value)?;
-                OpResult::Bytes(plain.expose_secret().to_vec())
-            }
-            "sign" => {
-                let key = self.private_key(vault, &record)?;
-                OpResult::Bytes(key.sign_digest(sign_alg(alg)?, value)?)
-            }
-            _ => {
-                let signature = signature.ok_or_else(|| {
-                    VaultError::BadParameter(
-                        "verify needs the signature in 'value' and the digest in 'digest'".into(),
-                    )
-                })?;
-                let ok = public_of(&record)?
-                    .verify_digest(sign_alg(alg)?, value, signature)
-                    .is_ok();
-                OpResult::Verified(ok)
+        let result = if record.kty.starts_with("RSA") {
+            self.rsa_operation(vault, &record, op, request)?
+        } else {
+            let material = self.private_material(vault, &record)?;
+            match material.as_ref() {
+                PrivateMaterial::Ec(key) => {
+                    let alg = EcSignAlgorithm::from_azure_name(request.alg)
+                        .ok_or_else(|| unsupported(request.alg, &record.kty))?;
+                    match op {
+                        "sign" => OpResult::Bytes(key.sign_digest(alg, request.value)?),
+                        "verify" => {
+                            let signature = signature_of(request)?;
+                            let valid = key
+                                .public_key()
+                                .verify_digest(alg, request.value, signature)
+                                .is_ok();
+                            OpResult::Verified(valid)
+                        }
+                        _ => return Err(unsupported(request.alg, &record.kty)),
+                    }
+                }
+                PrivateMaterial::Oct(key) => {
+                    let alg = OctAlgorithm::from_azure_name(request.alg)
+                        .ok_or_else(|| unsupported(request.alg, &record.kty))?;
+                    let aad = request.aad.unwrap_or_default();
+                    match (op, alg) {
+                        ("wrapKey", OctAlgorithm::KeyWrap(_)) => {
+                            OpResult::Bytes(key.wrap_kw(alg, request.value)?)
+                        }
+                        ("unwrapKey", OctAlgorithm::KeyWrap(_)) => OpResult::Bytes(
+                            key.unwrap_kw(alg, request.value)?.expose_secret().to_vec(),
+                        ),
+                        ("encrypt", OctAlgorithm::Gcm(_)) => {
+                            let out = key.encrypt_gcm(alg, request.value, request.iv, aad)?;
+                            OpResult::Sealed {
+                                ciphertext: out.ciphertext,
+                                iv: out.iv,
+                                tag: out.tag,
+                            }
+                        }
+                        ("decrypt", OctAlgorithm::Gcm(_)) => {
+                            let (Some(iv), Some(tag)) = (request.iv, request.tag) else {
+                                return Err(VaultError::BadParameter(
+                                    "AES-GCM decryption needs iv and tag".into(),
+                                ));
+                            };
+                            OpResult::Bytes(
+                                key.decrypt_gcm(alg, iv, request.value, aad, tag)?
+                                    .expose_secret()
+                                    .to_vec(),
+                            )
+                        }
+                        _ => return Err(unsupported(request.alg, &record.kty)),
+                    }
+                }
+                PrivateMaterial::Rsa(_) => return Err(unsupported(request.alg, &record.kty)),
             }
         };
         Ok((record, result))
     }
+
+    fn rsa_operation(
+        &self,
+        vault: &Vault,
+        record: &KeyVersion,
+        op: &str,
+        request: OpRequest<'_>,
+    ) -> Result<OpResult, VaultError> {
+        let encryption = || {
+            RsaEncryptionAlgorithm::from_azure_name(request.alg)
+                .ok_or_else(|| unsupported(request.alg, &record.kty))
+        };
+        let signing = || {
+            RsaSignAlgorithm::from_azure_name(request.alg)
+                .ok_or_else(|| unsupported(request.alg, &record.kty))
+        };
+        Ok(match op {
+            "encrypt" | "wrapKey" => {
+                OpResult::Bytes(rsa_public(record)?.encrypt(encryption()?, request.value)?)
+            }
+            "decrypt" | "unwrapKey" => {
+                let alg = encryption()?;
+                let material = self.private_material(vault, record)?;
+                let PrivateMaterial::Rsa(key) = material.as_ref() else {
+                    return Err(unsupported(request.alg, &record.kty));
+                };
+                OpResult::Bytes(key.decrypt(alg, request.value)?.expose_secret().to_vec())
+            }
+            "sign" => {
+                let alg = signing()?;
+                let material = self.private_material(vault, record)?;
+                let PrivateMaterial::Rsa(key) = material.as_ref() else {
+                    return Err(unsupported(request.alg, &record.kty));
+                };
+                OpResult::Bytes(key.sign_digest(alg, request.value)?)
+            }
+            _ => {
+                let valid = rsa_public(record)?
+                    .verify_digest(signing()?, request.value, signature_of(request)?)
+                    .is_ok();
+                OpResult::Verified(valid)
+            }
+        })
+    }
+}
+
+fn signature_of<'a>(request: OpRequest<'a>) -> Result<&'a [u8], VaultError> {
+    request.signature.ok_or_else(|| {
+        VaultError::BadParameter(
+            "verify needs the signature in 'value' and the digest in 'digest'".into(),
+        )
+    })
 }

@@ -86,12 +86,11 @@ async fn lifecycle_events_and_policies() {
             key: "k1".into()
         }
     );
-    let request = OpRequest {
-        operation: "wrapkey",
-        alg: "RSA-OAEP-256",
-        value: b"0123456789abcdef0123456789abcdef",
-        signature: None,
-    };
+    let request = OpRequest::new(
+        "wrapkey",
+        "RSA-OAEP-256",
+        b"0123456789abcdef0123456789abcdef",
+    );
     let (_, OpResult::Bytes(wrapped)) = vaults
         .key_operation(&vault, "k1", None, request)
         .await
@@ -310,5 +309,155 @@ async fn audit_chain_detects_edits_removals_and_reordering() {
     assert_eq!(
         later.iter().map(|e| e.seq).collect::<Vec<_>>(),
         vec![46, 47, 48, 49, 50]
+    );
+}
+
+#[tokio::test]
+async fn every_key_type_survives_backup_restore_and_hsm_protection() {
+    let (_dir, records, vaults) = setup();
+    let tenant = Uuid::from_u128(1);
+    let (a, _) = vaults.put_vault("kv-x", spec(tenant, false)).await.unwrap();
+    let (b, _) = vaults.put_vault("kv-y", spec(tenant, false)).await.unwrap();
+    let kinds = [
+        ("rsa-hsm", "RSA-HSM", None, Some(3072)),
+        ("ec", "EC", Some("P-384"), None),
+        ("ec-hsm", "EC-HSM", Some("P-521"), None),
+        ("oct", "oct-HSM", None, Some(256)),
+    ];
+    for (name, kty, crv, size) in kinds {
+        let created = vaults
+            .create_key(
+                &a,
+                name,
+                CreateKey {
+                    kty: kty.into(),
+                    crv: crv.map(Into::into),
+                    key_size: size,
+                    ..CreateKey::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.kty, kty);
+        let blob = vaults.backup_key(&a, name).await.unwrap();
+        let restored = vaults.restore_key(&b, &blob).await.unwrap();
+        assert_eq!(
+            (restored.n.clone(), restored.x.clone()),
+            (created.n.clone(), created.x.clone())
+        );
+        // The restored key works in its new vault and matches the original.
+        let (op, alg, input): (&str, &str, Vec<u8>) = match kty {
+            "RSA-HSM" => ("wrapKey", "RSA-OAEP-256", vec![7u8; 32]),
+            "oct-HSM" => ("wrapKey", "A256KW", vec![7u8; 32]),
+            "EC" => ("sign", "ES384", vec![1u8; 48]),
+            _ => ("sign", "ES512", vec![1u8; 64]),
+        };
+        let (_, out) = vaults
+            .key_operation(&b, name, None, OpRequest::new(op, alg, &input))
+            .await
+            .unwrap();
+        let OpResult::Bytes(out) = out else { panic!() };
+        let back = match op {
+            "wrapKey" => {
+                vaults
+                    .key_operation(&a, name, None, OpRequest::new("unwrapKey", alg, &out))
+                    .await
+                    .unwrap()
+                    .1
+            }
+            _ => {
+                vaults
+                    .key_operation(
+                        &a,
+                        name,
+                        None,
+                        OpRequest {
+                            signature: Some(&out),
+                            ..OpRequest::new("verify", alg, &input)
+                        },
+                    )
+                    .await
+                    .unwrap()
+                    .1
+            }
+        };
+        match back {
+            OpResult::Bytes(plain) => assert_eq!(plain, input),
+            OpResult::Verified(valid) => assert!(valid),
+            OpResult::Sealed { .. } => panic!("unexpected"),
+        }
+    }
+    // EC keys cannot wrap; RSA sizes and curves are checked.
+    let bad = [
+        CreateKey {
+            kty: "EC".into(),
+            key_ops: Some(vec!["wrapKey".into()]),
+            ..CreateKey::default()
+        },
+        CreateKey {
+            kty: "EC".into(),
+            crv: Some("P-192".into()),
+            ..CreateKey::default()
+        },
+        CreateKey {
+            kty: "RSA".into(),
+            key_size: Some(1024),
+            ..CreateKey::default()
+        },
+        CreateKey {
+            kty: "oct".into(),
+            ..CreateKey::default()
+        },
+    ];
+    for request in bad {
+        assert!(matches!(
+            vaults.create_key(&a, "refused", request).await,
+            Err(VaultError::BadParameter(_))
+        ));
+    }
+    // HSM-protected material is sealed bound to its version: moving one version's stored
+    // material onto another key makes that key unusable, never interchangeable.
+    let versions = records
+        .scan_all("vault.key_versions", "kv-x/", 100)
+        .await
+        .unwrap();
+    let find = |prefix: &str| {
+        versions
+            .iter()
+            .find(|(k, _)| k.starts_with(prefix))
+            .map(|(k, r)| {
+                (
+                    k.clone(),
+                    keyhold_store::decode::<keyhold_vault::KeyVersion>(&r.value).unwrap(),
+                )
+            })
+            .unwrap()
+    };
+    let (ec_key, mut ec_record) = find("kv-x/ec-hsm/");
+    let (_, oct_record) = find("kv-x/oct/");
+    ec_record.sealed = oct_record.sealed.clone();
+    records
+        .commit(Batch::new().put(
+            "vault.key_versions",
+            &ec_key,
+            keyhold_store::encode(&ec_record).unwrap(),
+        ))
+        .await
+        .unwrap();
+    let fresh = Vaults::new(
+        records.clone(),
+        Arc::new(Sealer::new(Aes256Key::from_bytes(&[7u8; 32]).unwrap())),
+    );
+    let a = fresh.vault("kv-x").await.unwrap();
+    assert!(
+        fresh
+            .key_operation(
+                &a,
+                "ec-hsm",
+                None,
+                OpRequest::new("sign", "ES512", &[1u8; 64])
+            )
+            .await
+            .is_err()
     );
 }

@@ -156,6 +156,9 @@ struct OperationBody {
     alg: String,
     value: String,
     digest: Option<String>,
+    iv: Option<String>,
+    aad: Option<String>,
+    tag: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +377,14 @@ pub async fn handle(
             operation,
         } => {
             let body: OperationBody = body_json(body).await?;
+            let optional = |field: &str, value: &Option<String>| {
+                value.as_deref().map(|v| b64(field, v)).transpose()
+            };
+            let (iv, aad, tag) = (
+                optional("iv", &body.iv)?,
+                optional("aad", &body.aad)?,
+                optional("tag", &body.tag)?,
+            );
             let (value, signature) = match operation {
                 KeyOperation::Verify => {
                     let digest = body.digest.ok_or_else(|| {
@@ -389,10 +400,11 @@ pub async fn handle(
                     &name,
                     version.as_deref(),
                     OpRequest {
-                        operation: operation.name(),
-                        alg: &body.alg,
-                        value: &value,
                         signature: signature.as_deref(),
+                        iv: iv.as_deref(),
+                        aad: aad.as_deref(),
+                        tag: tag.as_deref(),
+                        ..OpRequest::new(operation.name(), &body.alg, &value)
                     },
                 )
                 .await
@@ -404,6 +416,22 @@ pub async fn handle(
                     "kid": kid,
                     "value": URL_SAFE_NO_PAD.encode(bytes),
                 })),
+                OpResult::Sealed {
+                    ciphertext,
+                    iv,
+                    tag,
+                } => {
+                    let mut answer = json!({
+                        "kid": kid,
+                        "value": URL_SAFE_NO_PAD.encode(ciphertext),
+                        "iv": URL_SAFE_NO_PAD.encode(iv),
+                        "tag": URL_SAFE_NO_PAD.encode(tag),
+                    });
+                    if let Some(aad) = &body.aad {
+                        answer["aad"] = aad.clone().into();
+                    }
+                    ok(answer)
+                }
                 OpResult::Verified(valid) => ok(json!({ "value": valid })),
             }
         }
