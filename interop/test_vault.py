@@ -388,6 +388,18 @@ def test_bad_input_gets_azure_codes_and_changes_nothing(keyhold, vault):
     assert "sized" not in names and "typed" not in names
     unknown_version = raw(keyhold, vault, "GET", "/keys/strict?api-version=1999-01-01")
     assert unknown_version.status_code == 400
+    # Expired and not-yet-valid keys refuse operations with Forbidden/KeyDisabled.
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    crypto = CryptographyClient(key.id, credential(keyhold))
+    for attrs in ({"expires_on": now - datetime.timedelta(minutes=1)},
+                  {"not_before": now + datetime.timedelta(hours=1)}):
+        client.update_key_properties("strict", **attrs)
+        with pytest.raises(HttpResponseError) as err:
+            crypto.unwrap_key(KeyWrapAlgorithm.rsa_oaep, b"\0" * 256)
+        assert err.value.status_code == 403 and "KeyDisabled" in str(err.value)
+        response = raw(keyhold, vault, "PATCH", "/keys/strict", json={"attributes": {"exp": None, "nbf": None}})
+        assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("curve,alg,hash_name", [("P-256", SignatureAlgorithm.es256, "sha256"),

@@ -162,9 +162,16 @@ fn method_not_allowed(request: &Head, allow: &'static str) -> ApiError {
 /// Dispatches a directory request.
 pub async fn handle(state: &AppState, route: DirectoryRoute, request: Request) -> Response {
     let (head, body) = Head::split(request);
-    handle_inner(state, route, &head, body)
+    let operation = crate::audit_trail::operation_name(&route, head.method().as_str());
+    // Reading the audit log is not itself an event worth a record per page.
+    let audited = route != DirectoryRoute::Audit;
+    let response = handle_inner(state, route, &head, body)
         .await
-        .unwrap_or_else(IntoResponse::into_response)
+        .unwrap_or_else(IntoResponse::into_response);
+    if !audited {
+        return response;
+    }
+    crate::audit_trail::record(state, head.headers(), operation, response).await
 }
 
 async fn handle_inner(

@@ -9,6 +9,7 @@
 pub mod api_version;
 pub mod app;
 pub mod arm;
+pub mod audit_trail;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

@@ -51,6 +51,17 @@ impl Head {
 pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Response {
     let (request, body) = Head::split(request);
     let request = &request;
+    let audited_here = !matches!(
+        route,
+        ArmRoute::ListVaults { .. }
+            | ArmRoute::Vault { .. }
+            | ArmRoute::VaultAccessPolicies { .. }
+            | ArmRoute::ListDeletedVaults { .. }
+            | ArmRoute::DeletedVault { .. }
+            | ArmRoute::PurgeDeletedVault { .. }
+            | ArmRoute::CheckVaultName { .. }
+    );
+    let operation = crate::audit_trail::operation_name(&route, request.method().as_str());
     let result = match route {
         ArmRoute::ListTenants => subscriptions::list_tenants(state, request).await,
         ArmRoute::ListSubscriptions => subscriptions::list(state, request).await,
@@ -108,7 +119,11 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
             authorization::get_definition(state, request, &scope, &id).await
         }
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let response = result.unwrap_or_else(IntoResponse::into_response);
+    if audited_here {
+        return crate::audit_trail::record(state, request.headers(), operation, response).await;
+    }
+    response
 }
 
 /// Authenticates a management call that targets `subscription`, whose tenant must be the
