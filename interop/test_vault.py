@@ -15,48 +15,12 @@ from azure.keyvault.keys import (KeyClient, KeyRotationLifetimeAction, KeyRotati
                                  KeyRotationPolicyAction)
 from azure.keyvault.keys.crypto import (CryptographyClient, EncryptionAlgorithm,
                                         KeyWrapAlgorithm, SignatureAlgorithm)
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
-from helpers import admin_headers, create_resource_group, create_service_principal, credential
+from helpers import (ALL_KEY_PERMISSIONS, admin_headers, create_resource_group, create_service_principal,
+                     create_vault, credential, key_client, mgmt, policy, whoami)
 
-ALL_KEY_PERMISSIONS = ["get", "list", "update", "create", "import", "delete", "recover", "backup",
-                       "restore", "encrypt", "decrypt", "wrapKey", "unwrapKey", "sign", "verify",
-                       "purge", "rotate", "getrotationpolicy", "setrotationpolicy"]
 KV_API = "api-version=7.6"
 LOCATION = "westeurope"
-
-
-def whoami(keyhold, cred=None) -> dict:
-    cred = cred or credential(keyhold)
-    token = cred.get_token(keyhold.bootstrap["managementScope"]).token
-    response = requests.get(f"{keyhold.endpoint}/keyhold/v1/whoami",
-                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def mgmt(keyhold) -> KeyVaultManagementClient:
-    boot = keyhold.bootstrap
-    return KeyVaultManagementClient(credential(keyhold), boot["subscriptionId"], base_url=keyhold.endpoint,
-                                    credential_scopes=[boot["managementScope"]])
-
-
-def policy(keyhold, object_id: str, keys: list[str]) -> dict:
-    return {"tenantId": keyhold.bootstrap["tenantId"], "objectId": object_id, "permissions": {"keys": keys}}
-
-
-def create_vault(keyhold, rg: str, name: str, **properties) -> dict:
-    boot = keyhold.bootstrap
-    props = {"tenantId": boot["tenantId"], "sku": {"family": "A", "name": "standard"},
-             "softDeleteRetentionInDays": 7,
-             "accessPolicies": [policy(keyhold, whoami(keyhold)["objectId"], ALL_KEY_PERMISSIONS)]}
-    props.update(properties)
-    poller = mgmt(keyhold).vaults.begin_create_or_update(rg, name, {"location": LOCATION, "properties": props})
-    return poller.result()
-
-
-def key_client(keyhold, vault: str, cred=None) -> KeyClient:
-    return KeyClient(keyhold.vault_url(vault), cred or credential(keyhold))
 
 
 def vault_token(keyhold, cred=None) -> str:

@@ -18,6 +18,7 @@ pub mod directory_api;
 pub mod error;
 pub mod identity_api;
 pub mod jwks_fetch;
+pub mod key_access;
 pub mod master_key;
 pub mod routes;
 pub mod startup;

@@ -168,6 +168,26 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     ));
     let audit = keyhold_vault::AuditLog::start(store.records.clone());
     spawn_vault_maintenance(vaults.clone());
+    let ca_pem = match &prepared_tls.ca_pem {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            StartupError::Serve(format!("cannot read the CA {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    let access = crate::key_access::HttpsKeyVaultAccess::new(
+        identity.clone(),
+        vaults.clone(),
+        &config.vault_domain,
+        &config.vault_audience(),
+        ca_pem.as_deref(),
+    )
+    .map_err(StartupError::Serve)?;
+    let platform = Arc::new(keyhold_platform::Platform::new(
+        store.records.clone(),
+        sealer.clone(),
+        identity.clone(),
+        Arc::new(access),
+    ));
     let app_state = AppState::new(StateParts {
         config: config.clone(),
         public_port: port,
@@ -177,6 +197,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         identity,
         vaults,
         audit,
+        platform,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
     let app = router(app_state);

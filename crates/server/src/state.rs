@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keyhold_crypto::Sealer;
 use keyhold_identity::Identity;
+use keyhold_platform::Platform;
 use keyhold_store::{BlobStore, RecordStore};
 use keyhold_vault::{AuditLog, Vaults};
 use uuid::Uuid;
@@ -25,6 +26,7 @@ struct Inner {
     identity: Arc<Identity>,
     vaults: Arc<Vaults>,
     audit: Arc<AuditLog>,
+    platform: Arc<Platform>,
     default_tenant: Uuid,
 }
 
@@ -46,6 +48,8 @@ pub struct StateParts {
     pub vaults: Arc<Vaults>,
     /// Audit log.
     pub audit: Arc<AuditLog>,
+    /// AI platform.
+    pub platform: Arc<Platform>,
     /// The bootstrap tenant (named in challenges when no other tenant is known).
     pub default_tenant: Uuid,
 }
@@ -63,6 +67,7 @@ impl AppState {
                 identity: parts.identity,
                 vaults: parts.vaults,
                 audit: parts.audit,
+                platform: parts.platform,
                 default_tenant: parts.default_tenant,
             }),
         }
@@ -101,6 +106,11 @@ impl AppState {
     /// The vault service.
     pub fn vaults(&self) -> &Arc<Vaults> {
         &self.inner.vaults
+    }
+
+    /// The AI platform.
+    pub fn platform(&self) -> &Platform {
+        &self.inner.platform
     }
 
     /// The audit log.

@@ -3,6 +3,7 @@
 //! management-audience token, checks that the caller's tenant owns the subscription, and
 //! authorizes the ARM action on the resource's scope.
 
+mod accounts;
 mod authorization;
 mod identities;
 mod resource_groups;
@@ -106,6 +107,13 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::DeletedVault { .. }
         | ArmRoute::PurgeDeletedVault { .. }
         | ArmRoute::CheckVaultName { .. }) => vaults::handle(state, request, body, route).await,
+        route @ (ArmRoute::ListAccounts { .. }
+        | ArmRoute::Account { .. }
+        | ArmRoute::AccountKeys { .. }
+        | ArmRoute::ListDeletedAccounts { .. }
+        | ArmRoute::DeletedAccount { .. }
+        | ArmRoute::AccountOperation { .. }
+        | ArmRoute::CmkRequest { .. }) => accounts::handle(state, request, body, route).await,
         ArmRoute::ListRoleAssignments { scope } => {
             authorization::list_assignments(state, request, &scope).await
         }

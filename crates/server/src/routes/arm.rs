@@ -124,6 +124,69 @@ pub enum ArmRoute {
         /// Subscription id.
         subscription: String,
     },
+    /// `GET …/providers/Microsoft.CognitiveServices/accounts` (by subscription or group)
+    ListAccounts {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group, when listing one group.
+        resource_group: Option<String>,
+    },
+    /// `…/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{name}`
+    Account {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
+    /// `POST …/accounts/{name}/listKeys` or `…/regenerateKey`
+    AccountKeys {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        name: String,
+        /// True for `regenerateKey`.
+        regenerate: bool,
+    },
+    /// `GET /subscriptions/{sub}/providers/Microsoft.CognitiveServices/deletedAccounts`
+    ListDeletedAccounts {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// `GET|DELETE …/locations/{loc}/resourceGroups/{rg}/deletedAccounts/{name}`
+    DeletedAccount {
+        /// Subscription id.
+        subscription: String,
+        /// Location.
+        location: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        name: String,
+        /// Get or Delete (purge).
+        op: ResourceOp,
+    },
+    /// `GET …/Microsoft.CognitiveServices/locations/{loc}/operationResults/{id}`
+    AccountOperation {
+        /// Subscription id.
+        subscription: String,
+        /// Operation id.
+        id: String,
+    },
+    /// `PUT …/Microsoft.CognitiveServices/cmkRequests/{kind}` (request), `POST …/approve`.
+    CmkRequest {
+        /// Subscription id.
+        subscription: String,
+        /// Kind.
+        kind: String,
+        /// True for `approve`.
+        approve: bool,
+    },
     /// `GET /{scope}/providers/Microsoft.Authorization/roleAssignments`
     ListRoleAssignments {
         /// The scope (an ARM id prefix, starting with `/subscriptions/`).
@@ -226,6 +289,19 @@ fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, Ro
         && eq(ns, "Microsoft.KeyVault")
     {
         return parse_key_vault(method, sub, Some(rg), rest);
+    }
+    if let [_, sub, p, ns, rest @ ..] = segments
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.CognitiveServices")
+    {
+        return parse_cognitive(method, sub, None, rest);
+    }
+    if let [_, sub, rgs, rg, p, ns, rest @ ..] = segments
+        && eq(rgs, "resourcegroups")
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.CognitiveServices")
+    {
+        return parse_cognitive(method, sub, Some(rg), rest);
     }
     match segments {
         [_] => list(method, ArmRoute::ListSubscriptions),
@@ -358,6 +434,91 @@ fn parse_key_vault(
         (None, [ty]) if eq(ty, "checkNameAvailability") => {
             post(method, ArmRoute::CheckVaultName { subscription })
         }
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+/// `Microsoft.CognitiveServices` paths: `rest` follows `providers/Microsoft.CognitiveServices`.
+fn parse_cognitive(
+    method: &Method,
+    subscription: &str,
+    group: Option<&str>,
+    rest: &[&str],
+) -> Result<ArmRoute, RouteError> {
+    let subscription = subscription.to_owned();
+    let own = |s: &&str| (*s).to_owned();
+    match (group, rest) {
+        (_, [ty]) if eq(ty, "accounts") => list(
+            method,
+            ArmRoute::ListAccounts {
+                subscription,
+                resource_group: group.map(str::to_owned),
+            },
+        ),
+        (Some(rg), [ty, name]) if eq(ty, "accounts") => Ok(ArmRoute::Account {
+            subscription,
+            resource_group: rg.to_owned(),
+            name: own(name),
+            op: resource_op(method)?,
+        }),
+        (Some(rg), [ty, name, action])
+            if eq(ty, "accounts") && (eq(action, "listKeys") || eq(action, "regenerateKey")) =>
+        {
+            post(
+                method,
+                ArmRoute::AccountKeys {
+                    subscription,
+                    resource_group: rg.to_owned(),
+                    name: own(name),
+                    regenerate: eq(action, "regenerateKey"),
+                },
+            )
+        }
+        (None, [ty]) if eq(ty, "deletedAccounts") => {
+            list(method, ArmRoute::ListDeletedAccounts { subscription })
+        }
+        (None, [l, location, rgs, rg, ty, name])
+            if eq(l, "locations") && eq(rgs, "resourceGroups") && eq(ty, "deletedAccounts") =>
+        {
+            let op = match *method {
+                Method::GET => ResourceOp::Get,
+                Method::DELETE => ResourceOp::Delete,
+                _ => return Err(RouteError::MethodNotAllowed("GET, DELETE")),
+            };
+            Ok(ArmRoute::DeletedAccount {
+                subscription,
+                location: own(location),
+                resource_group: own(rg),
+                name: own(name),
+                op,
+            })
+        }
+        (None, [l, _, ty, id]) if eq(l, "locations") && eq(ty, "operationResults") => list(
+            method,
+            ArmRoute::AccountOperation {
+                subscription,
+                id: own(id),
+            },
+        ),
+        (None, [ty, kind]) if eq(ty, "cmkRequests") => {
+            if method == Method::PUT {
+                Ok(ArmRoute::CmkRequest {
+                    subscription,
+                    kind: own(kind),
+                    approve: false,
+                })
+            } else {
+                Err(RouteError::MethodNotAllowed("PUT"))
+            }
+        }
+        (None, [ty, kind, approve]) if eq(ty, "cmkRequests") && eq(approve, "approve") => post(
+            method,
+            ArmRoute::CmkRequest {
+                subscription,
+                kind: own(kind),
+                approve: true,
+            },
+        ),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -600,6 +761,79 @@ mod tests {
                 Method::GET,
                 format!("/subscriptions/{s}/providers/Microsoft.KeyVault/vaults/kv1"),
                 Some(Err(RouteError::NotFound)),
+            ),
+            (
+                Method::PUT,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct1"
+                ),
+                Some(Ok(ArmRoute::Account {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "acct1".into(),
+                    op: ResourceOp::Put,
+                })),
+            ),
+            (
+                Method::GET,
+                format!("/subscriptions/{s}/providers/microsoft.cognitiveservices/accounts"),
+                Some(Ok(ArmRoute::ListAccounts {
+                    subscription: s.into(),
+                    resource_group: None,
+                })),
+            ),
+            (
+                Method::POST,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/listKeys"
+                ),
+                Some(Ok(ArmRoute::AccountKeys {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "a".into(),
+                    regenerate: false,
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/regenerateKey"
+                ),
+                Some(Err(RouteError::MethodNotAllowed("POST"))),
+            ),
+            (
+                Method::DELETE,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/westus/resourceGroups/rg/deletedAccounts/a"
+                ),
+                Some(Ok(ArmRoute::DeletedAccount {
+                    subscription: s.into(),
+                    location: "westus".into(),
+                    resource_group: "rg".into(),
+                    name: "a".into(),
+                    op: ResourceOp::Delete,
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.CognitiveServices/locations/westus/operationResults/op1"
+                ),
+                Some(Ok(ArmRoute::AccountOperation {
+                    subscription: s.into(),
+                    id: "op1".into(),
+                })),
+            ),
+            (
+                Method::POST,
+                format!(
+                    "/subscriptions/{s}/providers/Microsoft.CognitiveServices/cmkRequests/SpeechServices/approve"
+                ),
+                Some(Ok(ArmRoute::CmkRequest {
+                    subscription: s.into(),
+                    kind: "SpeechServices".into(),
+                    approve: true,
+                })),
             ),
             (Method::GET, "/healthz".into(), None),
             (

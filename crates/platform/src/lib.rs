@@ -1,0 +1,54 @@
+//! keyhold's AI platform: accounts (`Microsoft.CognitiveServices/accounts`), their managed
+//! identities, API keys and encryption settings — Microsoft-managed keys (keyhold's service
+//! key) or a customer-managed key in a vault, guarded by every rule of DESIGN.md section 4.
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod accounts;
+pub mod cmk;
+mod error;
+pub mod model;
+
+use std::sync::Arc;
+
+use keyhold_crypto::Sealer;
+use keyhold_identity::Identity;
+use keyhold_store::RecordStore;
+
+pub use accounts::{AccountSpec, EncryptionRequest, RETENTION_SECS, validate_account_name};
+pub use cmk::{CmkRequest, KeyFacts, KeyVaultAccess, VaultFacts};
+pub use error::PlatformError;
+pub use model::{Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption};
+
+/// The platform service.
+pub struct Platform {
+    records: Arc<dyn RecordStore>,
+    master: Arc<Sealer>,
+    identity: Arc<Identity>,
+    access: Arc<dyn KeyVaultAccess>,
+}
+
+impl Platform {
+    /// The service over a record store, the master key (API keys are sealed under it), the
+    /// identity service (managed identities) and vault access (CMK checks).
+    pub fn new(
+        records: Arc<dyn RecordStore>,
+        master: Arc<Sealer>,
+        identity: Arc<Identity>,
+        access: Arc<dyn KeyVaultAccess>,
+    ) -> Self {
+        Self {
+            records,
+            master,
+            identity,
+            access,
+        }
+    }
+
+    /// Unix seconds now.
+    pub fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}

@@ -1,0 +1,607 @@
+//! `Microsoft.CognitiveServices/accounts`: AI accounts on ARM, with the long-running-operation
+//! protocol the SDK pollers follow.
+//!
+//! Every check (kind, identities, every CMK rule) runs before anything is written, and a
+//! refused request answers its ARM error at once, so an account never ends half-switched. An
+//! accepted write answers `201`/`200` (`202` for DELETE) with `Azure-AsyncOperation` and
+//! `Location` naming an operation record and `Retry-After: 1` (a zero or missing value would
+//! make the pollers wait 30 s); the record says `Succeeded`, and the poller then reads the
+//! resource.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_platform::{
+    Account, AccountIdentity, AccountSpec, CmkRequest, DeletedAccount, Encryption,
+    EncryptionRequest, PlatformError,
+};
+use keyhold_store::{Precondition, RecordStoreExt, Versioned};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Head, caller_for_subscription, json, json_body, rfc3339};
+use crate::api_version::require;
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::routes::{ArmRoute, ResourceOp};
+use crate::state::AppState;
+
+/// `Microsoft.CognitiveServices` api-versions keyhold answers.
+pub const COGNITIVE_VERSIONS: &[&str] = &[
+    "2023-05-01",
+    "2024-04-01-preview",
+    "2024-10-01",
+    "2025-04-01-preview",
+    "2025-06-01",
+    "2025-09-01",
+    "2026-03-01",
+];
+
+const READ: &str = "Microsoft.CognitiveServices/accounts/read";
+const WRITE: &str = "Microsoft.CognitiveServices/accounts/write";
+const DELETE: &str = "Microsoft.CognitiveServices/accounts/delete";
+const LIST_KEYS: &str = "Microsoft.CognitiveServices/accounts/listKeys/action";
+const REGENERATE: &str = "Microsoft.CognitiveServices/accounts/regenerateKey/action";
+const DELETED_READ: &str =
+    "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read";
+const PURGE: &str = "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete";
+const APPROVE: &str = "Keyhold.Directory/cmkRequests/approve";
+const OPERATIONS: &str = "arm.operations";
+
+/// A finished long-running operation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Operation {
+    id: String,
+    status: String,
+    start: u64,
+    end: u64,
+}
+impl Versioned for Operation {
+    const KIND: &'static str = "arm.operation";
+    const SCHEMA: u16 = 1;
+}
+
+#[derive(Deserialize, Default)]
+struct SkuBody {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    user_assigned_identities: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct KeyVaultPropertiesBody {
+    key_name: Option<String>,
+    key_version: Option<String>,
+    key_vault_uri: Option<String>,
+    identity_client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EncryptionBody {
+    key_source: Option<String>,
+    #[serde(default)]
+    key_vault_properties: Option<KeyVaultPropertiesBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesBody {
+    encryption: Option<EncryptionBody>,
+    #[serde(default)]
+    restore: bool,
+    allow_project_management: Option<bool>,
+    disable_local_auth: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    location: Option<String>,
+    kind: Option<String>,
+    sku: Option<SkuBody>,
+    tags: Option<BTreeMap<String, String>>,
+    identity: Option<IdentityBody>,
+    #[serde(default)]
+    properties: PropertiesBody,
+}
+
+/// The platform layer's one mapping to ARM errors.
+pub fn platform_error(err: PlatformError) -> ApiError {
+    let status = match &err {
+        PlatformError::AccountNotFound(_) => StatusCode::NOT_FOUND,
+        PlatformError::AccountNameTaken(_) | PlatformError::DeletedAccountExists(_) => {
+            StatusCode::CONFLICT
+        }
+        PlatformError::KeyVaultUnreachable(_) => StatusCode::BAD_GATEWAY,
+        PlatformError::Store(_) => {
+            return match err {
+                PlatformError::Store(e) => ApiError::from(e),
+                other => ApiError::internal(&other),
+            };
+        }
+        PlatformError::Identity(_) => {
+            return match err {
+                PlatformError::Identity(e) => ApiError::from(e),
+                other => ApiError::internal(&other),
+            };
+        }
+        PlatformError::Crypto(_) => return ApiError::internal(&err),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, err.code(), err.to_string())
+}
+
+fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
+    let kind: String = body.kind.chars().filter(|c| !c.is_whitespace()).collect();
+    let (system, user) = match kind.to_ascii_lowercase().as_str() {
+        "none" => (false, false),
+        "systemassigned" => (true, false),
+        "userassigned" => (false, true),
+        "systemassigned,userassigned" => (true, true),
+        _ => {
+            return Err(ApiError::bad_request(
+                "InvalidIdentityType",
+                format!(
+                    "identity.type {:?} is invalid: use None, SystemAssigned, UserAssigned or \"SystemAssigned, UserAssigned\".",
+                    body.kind
+                ),
+            ));
+        }
+    };
+    if user && body.user_assigned_identities.is_empty() {
+        return Err(ApiError::bad_request(
+            "InvalidIdentity",
+            "identity.type UserAssigned needs identity.userAssignedIdentities.",
+        ));
+    }
+    Ok(AccountIdentity {
+        system_assigned: system,
+        user_assigned: if user {
+            body.user_assigned_identities.into_keys().collect()
+        } else {
+            vec![]
+        },
+    })
+}
+
+fn parse_encryption(body: EncryptionBody) -> Result<EncryptionRequest, ApiError> {
+    match body
+        .key_source
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("microsoft.cognitiveservices") => Ok(EncryptionRequest::Mmk),
+        Some("microsoft.keyvault") | None => {
+            let p = body.key_vault_properties.unwrap_or_default();
+            let uri = p.key_vault_uri.filter(|u| !u.is_empty()).ok_or_else(|| {
+                ApiError::bad_request(
+                    "InvalidKeyVaultUri",
+                    "keyVaultProperties.keyVaultUri is required with keySource Microsoft.KeyVault.",
+                )
+            })?;
+            Ok(EncryptionRequest::Cmk(CmkRequest {
+                key_vault_uri: uri,
+                key_name: p.key_name,
+                key_version: p.key_version,
+                identity_client_id: p.identity_client_id,
+            }))
+        }
+        Some(other) => Err(ApiError::bad_request(
+            "InvalidKeySource",
+            format!(
+                "keySource {other:?} is invalid: use Microsoft.CognitiveServices or Microsoft.KeyVault."
+            ),
+        )),
+    }
+}
+
+async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+    let kind = match (
+        account.identity.system_assigned,
+        !account.identity.user_assigned.is_empty(),
+    ) {
+        (false, false) => return Ok(json!({ "type": "None" })),
+        (true, false) => "SystemAssigned",
+        (false, true) => "UserAssigned",
+        (true, true) => "SystemAssigned, UserAssigned",
+    };
+    let mut out = json!({ "type": kind });
+    if account.identity.system_assigned
+        && let Some(p) = state
+            .identity()
+            .managed_identity_for_resource(&account.resource_id())
+            .await?
+    {
+        out["principalId"] = p.object_id.to_string().into();
+        out["tenantId"] = p.tenant_id.to_string().into();
+    }
+    if !account.identity.user_assigned.is_empty() {
+        let mut map = serde_json::Map::new();
+        for id in &account.identity.user_assigned {
+            let entry = match state.identity().managed_identity_for_resource(id).await? {
+                Some(p) => json!({ "principalId": p.object_id, "clientId": p.client_id }),
+                None => json!({}),
+            };
+            map.insert(id.clone(), entry);
+        }
+        out["userAssignedIdentities"] = Value::Object(map);
+    }
+    Ok(out)
+}
+
+/// The ARM shape of an account.
+async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+    let encryption = match &account.encryption {
+        Encryption::Mmk => json!({ "keySource": "Microsoft.CognitiveServices" }),
+        Encryption::Cmk(c) => json!({
+            "keySource": "Microsoft.KeyVault",
+            "keyVaultProperties": {
+                "keyName": c.key_name,
+                "keyVersion": c.key_version.clone().unwrap_or_default(),
+                "keyVaultUri": c.key_vault_uri,
+                "identityClientId": c.identity_client_id,
+            },
+            "activeKeyVersion": c.active_version,
+        }),
+    };
+    let endpoint = format!(
+        "https://{}.{}:{}/",
+        account.name.to_ascii_lowercase(),
+        state.config().ai_domain,
+        state.public_port()
+    );
+    Ok(json!({
+        "id": account.resource_id(),
+        "name": account.name,
+        "type": "Microsoft.CognitiveServices/accounts",
+        "location": account.location,
+        "kind": account.kind,
+        "sku": { "name": account.sku },
+        "tags": account.tags,
+        "identity": identity_json(state, account).await?,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "endpoint": endpoint,
+            "endpoints": { "OpenAI Language Model Instance API": endpoint },
+            "customSubDomainName": account.name.to_ascii_lowercase(),
+            "publicNetworkAccess": "Enabled",
+            "disableLocalAuth": account.disable_local_auth,
+            "allowProjectManagement": account.allow_project_management,
+            "encryption": encryption,
+            "dateCreated": rfc3339(account.created),
+        }
+    }))
+}
+
+fn deleted_json(d: &DeletedAccount) -> Value {
+    let a = &d.account;
+    json!({
+        "id": format!(
+            "/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{}/resourceGroups/{}/deletedAccounts/{}",
+            a.subscription_id, a.location, a.resource_group, a.name
+        ),
+        "name": a.name,
+        "type": "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts",
+        "location": a.location,
+        "kind": a.kind,
+        "sku": { "name": a.sku },
+        "tags": a.tags,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "deletionDate": rfc3339(d.deleted),
+            "scheduledPurgeDate": rfc3339(d.scheduled_purge),
+        }
+    })
+}
+
+/// Records a finished operation and adds the polling headers to `response`.
+async fn with_operation(
+    state: &AppState,
+    request: &Head,
+    sub: &Subscription,
+    location: &str,
+    mut response: Response,
+) -> Result<Response, ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = keyhold_platform::Platform::now();
+    let op = Operation {
+        id: id.clone(),
+        status: "Succeeded".into(),
+        start: now,
+        end: now,
+    };
+    state
+        .records()
+        .put_typed(OPERATIONS, &id, &op, Precondition::Absent)
+        .await?;
+    let version = crate::api_version::query_param(request.uri(), "api-version").unwrap_or_default();
+    let url = format!(
+        "{}/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/{id}?api-version={version}",
+        state.service_url(),
+        sub.id
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&url) {
+        headers.insert("azure-asyncoperation", value.clone());
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Ok(response)
+}
+
+fn not_found(name: &str, group: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!(
+            "The Resource 'Microsoft.CognitiveServices/accounts/{name}' under resource group '{group}' was not found."
+        ),
+    )
+}
+
+/// Dispatches a `Microsoft.CognitiveServices` request.
+pub async fn handle(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    route: ArmRoute,
+) -> Result<Response, ApiError> {
+    require(
+        request.uri(),
+        "Microsoft.CognitiveServices",
+        COGNITIVE_VERSIONS,
+    )?;
+    let subscription = match &route {
+        ArmRoute::ListAccounts { subscription, .. }
+        | ArmRoute::Account { subscription, .. }
+        | ArmRoute::AccountKeys { subscription, .. }
+        | ArmRoute::ListDeletedAccounts { subscription }
+        | ArmRoute::DeletedAccount { subscription, .. }
+        | ArmRoute::AccountOperation { subscription, .. }
+        | ArmRoute::CmkRequest { subscription, .. } => subscription.clone(),
+        _ => {
+            return Err(ApiError::no_route(
+                request.method().as_str(),
+                request.uri().path(),
+            ));
+        }
+    };
+    let (caller, sub) = caller_for_subscription(state, request, &subscription).await?;
+    dispatch(state, request, body, route, &caller, &sub).await
+}
+
+async fn dispatch(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    route: ArmRoute,
+    caller: &AuthenticatedPrincipal,
+    sub: &Subscription,
+) -> Result<Response, ApiError> {
+    let platform = state.platform();
+    let sub_scope = format!("/subscriptions/{}", sub.id);
+    let in_group = |a: &Account, rg: &str| {
+        a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(rg)
+    };
+    match route {
+        ArmRoute::ListAccounts { resource_group, .. } => {
+            let scope = match &resource_group {
+                Some(rg) => format!("{sub_scope}/resourceGroups/{rg}"),
+                None => sub_scope.clone(),
+            };
+            authorize(state, caller, &scope, READ).await?;
+            let mut value = Vec::new();
+            for a in platform
+                .list_accounts(sub.id, resource_group.as_deref())
+                .await
+                .map_err(platform_error)?
+            {
+                value.push(account_json(state, &a).await?);
+            }
+            Ok(json(StatusCode::OK, json!({ "value": value })))
+        }
+        ArmRoute::Account {
+            resource_group,
+            name,
+            op,
+            ..
+        } => {
+            let resource_id = format!(
+                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+            );
+            match op {
+                ResourceOp::Get | ResourceOp::Head => {
+                    authorize(state, caller, &resource_id, READ).await?;
+                    match platform.account(&name).await {
+                        Ok(a) if in_group(&a, &resource_group) => {
+                            Ok(json(StatusCode::OK, account_json(state, &a).await?))
+                        }
+                        _ => Err(not_found(&name, &resource_group)),
+                    }
+                }
+                ResourceOp::Put | ResourceOp::Patch => {
+                    authorize(state, caller, &resource_id, WRITE).await?;
+                    state
+                        .identity()
+                        .resource_group(sub.id, &resource_group)
+                        .await?;
+                    let body: AccountBody = json_body(state, body).await?;
+                    let spec = AccountSpec {
+                        subscription_id: sub.id,
+                        tenant_id: sub.tenant_id,
+                        resource_group: resource_group.clone(),
+                        location: body.location,
+                        kind: body.kind,
+                        sku: body.sku.and_then(|s| s.name),
+                        tags: body.tags,
+                        identity: body.identity.map(parse_identity).transpose()?,
+                        encryption: body
+                            .properties
+                            .encryption
+                            .map(parse_encryption)
+                            .transpose()?,
+                        allow_project_management: body.properties.allow_project_management,
+                        disable_local_auth: body.properties.disable_local_auth,
+                        restore: body.properties.restore,
+                        patch: op == ResourceOp::Patch,
+                    };
+                    let (account, created) = platform
+                        .put_account(&name, spec)
+                        .await
+                        .map_err(platform_error)?;
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    let response = json(status, account_json(state, &account).await?);
+                    with_operation(state, request, sub, &account.location, response).await
+                }
+                ResourceOp::Delete => {
+                    authorize(state, caller, &resource_id, DELETE).await?;
+                    match platform.account(&name).await {
+                        Ok(a) if in_group(&a, &resource_group) => {
+                            platform
+                                .delete_account(&name)
+                                .await
+                                .map_err(platform_error)?;
+                            let response = crate::app::empty(StatusCode::ACCEPTED);
+                            with_operation(state, request, sub, &a.location, response).await
+                        }
+                        _ => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                    }
+                }
+            }
+        }
+        ArmRoute::AccountKeys {
+            resource_group,
+            name,
+            regenerate,
+            ..
+        } => {
+            let resource_id = format!(
+                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+            );
+            authorize(
+                state,
+                caller,
+                &resource_id,
+                if regenerate { REGENERATE } else { LIST_KEYS },
+            )
+            .await?;
+            let mut account = match platform.account(&name).await {
+                Ok(a) if in_group(&a, &resource_group) => a,
+                _ => return Err(not_found(&name, &resource_group)),
+            };
+            if regenerate {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Regenerate {
+                    key_name: String,
+                }
+                let body: Regenerate = json_body(state, body).await?;
+                account = platform
+                    .regenerate_key(&account, &body.key_name)
+                    .await
+                    .map_err(platform_error)?;
+            }
+            let [key1, key2] = platform.api_keys(&account).map_err(platform_error)?;
+            Ok(json(StatusCode::OK, json!({ "key1": key1, "key2": key2 })))
+        }
+        ArmRoute::ListDeletedAccounts { .. } => {
+            authorize(state, caller, &sub_scope, DELETED_READ).await?;
+            let value: Vec<Value> = platform
+                .list_deleted(sub.id)
+                .await
+                .map_err(platform_error)?
+                .iter()
+                .map(deleted_json)
+                .collect();
+            Ok(json(StatusCode::OK, json!({ "value": value })))
+        }
+        ArmRoute::DeletedAccount {
+            name,
+            op,
+            resource_group,
+            ..
+        } => {
+            let deleted = match platform.deleted_account(&name).await {
+                Ok(d) if in_group(&d.account, &resource_group) => d,
+                _ => return Err(not_found(&name, &resource_group)),
+            };
+            if op == ResourceOp::Delete {
+                authorize(state, caller, &sub_scope, PURGE).await?;
+                platform
+                    .purge_account(&name)
+                    .await
+                    .map_err(platform_error)?;
+                let response = crate::app::empty(StatusCode::ACCEPTED);
+                return with_operation(state, request, sub, &deleted.account.location, response)
+                    .await;
+            }
+            authorize(state, caller, &sub_scope, DELETED_READ).await?;
+            Ok(json(StatusCode::OK, deleted_json(&deleted)))
+        }
+        ArmRoute::AccountOperation { id, .. } => {
+            let op = state
+                .records()
+                .get_typed::<Operation>(OPERATIONS, &id)
+                .await?
+                .map(|(o, _)| o)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "OperationNotFound",
+                        format!("Operation {id} was not found."),
+                    )
+                })?;
+            Ok(json(
+                StatusCode::OK,
+                json!({
+                    "id": request.uri().path(),
+                    "name": op.id,
+                    "status": op.status,
+                    "startTime": rfc3339(op.start),
+                    "endTime": rfc3339(op.end),
+                }),
+            ))
+        }
+        ArmRoute::CmkRequest { kind, approve, .. } => {
+            let by = caller.principal.object_id.to_string();
+            let registration = if approve {
+                authorize(state, caller, "/", APPROVE).await?;
+                platform.approve_cmk(sub.id, &kind, &by).await
+            } else {
+                authorize(state, caller, &sub_scope, WRITE).await?;
+                platform.request_cmk(sub.id, &kind, &by).await
+            }
+            .map_err(platform_error)?;
+            Ok(json(
+                StatusCode::OK,
+                json!({
+                    "subscriptionId": registration.subscription_id,
+                    "kind": registration.kind,
+                    "state": registration.state,
+                    "requestedBy": registration.requested_by,
+                    "approvedBy": registration.approved_by,
+                }),
+            ))
+        }
+        _ => Err(ApiError::no_route(
+            request.method().as_str(),
+            request.uri().path(),
+        )),
+    }
+}
