@@ -320,3 +320,55 @@ def test_foundry_and_approval_rules(keyhold, cmk_vault):
     assert approved.status_code == 200 and approved.json()["state"] == "Approved", approved.text
     response = set_encryption(keyhold, "acct-speech", cmk(keyhold, cmk_vault, "cmk"))
     assert response.status_code == 200, response.text
+
+
+def wait_for(predicate, timeout: float = 5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_revocation_watcher_and_version_following(keyhold, cmk_vault):
+    client = key_client(keyhold, cmk_vault)
+    client.create_rsa_key("watched", size=2048)
+    account = put_account(keyhold, "acct-watch")
+    principal = account["identity"]["principalId"]
+    grant(keyhold, cmk_vault, principal)
+    assert set_encryption(keyhold, "acct-watch", cmk(keyhold, cmk_vault, "watched")).status_code == 200
+    first = encryption_of(keyhold, "acct-watch")
+    assert first["status"] == "Active"
+
+    # Revoke by removing the access policy: the vault's change event reaches the watcher.
+    started = time.time()
+    mgmt(keyhold).vaults.update_access_policy(RG, cmk_vault, "remove", {"properties": {
+        "accessPolicies": [policy(keyhold, principal, [])]}})
+    revoked = wait_for(lambda: (e := encryption_of(keyhold, "acct-watch"))["status"] == "KeyInaccessible" and e)
+    latency = time.time() - started
+    print(f"revocation latency {latency * 1000:.0f} ms")
+    assert latency < 1.5, f"revocation took {latency:.2f}s"
+    assert revoked["statusReason"].startswith("CmkIdentityAccessDenied"), revoked
+    # Restore access: back to Active without a restart.
+    grant(keyhold, cmk_vault, principal)
+    wait_for(lambda: encryption_of(keyhold, "acct-watch")["status"] == "Active")
+    # Disabling the key is noticed too; enabling it again restores.
+    client.update_key_properties("watched", enabled=False)
+    disabled = wait_for(lambda: (e := encryption_of(keyhold, "acct-watch"))["status"] == "KeyInaccessible" and e)
+    assert disabled["statusReason"].startswith("CmkKeyDisabled"), disabled
+    client.update_key_properties("watched", enabled=True)
+    wait_for(lambda: encryption_of(keyhold, "acct-watch")["status"] == "Active")
+
+    # Without a pinned version the account follows the newest version; the old one stays listed.
+    rotated = client.rotate_key("watched")
+    followed = wait_for(lambda: (e := encryption_of(keyhold, "acct-watch"))["activeKeyVersion"]
+                        == rotated.properties.version and e)
+    assert first["activeKeyVersion"] in followed["previousKeyVersions"]
+    # The transitions are in the audit log.
+    entries = requests.get(f"{keyhold.endpoint}/keyhold/v1/audit?after=0&top=1000",
+                           headers=admin_headers(keyhold), timeout=10).json()["value"]
+    statuses = [e["result"] for e in entries if e["operation"] == "AccountKeyStatus" and e.get("key") == "watched"]
+    assert any("Active -> KeyInaccessible" in s for s in statuses), statuses
+    assert any("KeyInaccessible -> Active" in s for s in statuses), statuses

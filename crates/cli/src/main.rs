@@ -3,6 +3,7 @@
 // The CLI's job is to print to stdout.
 #![allow(clippy::print_stdout)]
 
+mod account_cmd;
 mod audit_cmd;
 mod common;
 mod identity_cmd;
@@ -40,6 +41,9 @@ enum Command {
     /// Keys in a vault (data plane).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
+    /// AI accounts and their encryption (management plane).
+    #[command(subcommand)]
+    Account(account_cmd::AccountCommand),
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Vault(cmd) => vault_cmd::run(cmd),
         Command::Key(cmd) => key_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Account(cmd) => account_cmd::run(cmd),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
     };
     match result {

@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// (env KEYHOLD_AI_AUDIENCE).
     #[arg(long, value_name = "URI")]
     ai_audience: Option<String>,
+    /// Seconds between re-checks of every customer-managed key; local vault changes are
+    /// noticed at once (env KEYHOLD_KEY_CHECK_INTERVAL_SECS, default 60).
+    #[arg(long, value_name = "SECONDS")]
+    key_check_interval_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -77,6 +81,7 @@ impl ServeArgs {
             master_key_file: self.master_key_file,
             log_format: self.log_format,
             max_body_bytes: self.max_body_bytes,
+            key_check_interval_secs: self.key_check_interval_secs,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,

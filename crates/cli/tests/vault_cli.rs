@@ -203,6 +203,113 @@ async fn vaults_keys_and_a_verified_audit_log() {
         1
     );
 
+    // An AI account whose managed identity gets access, then a customer-managed key.
+    let account = cli(
+        &[
+            "account",
+            "create",
+            "-n",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "-l",
+            "westeurope",
+        ],
+        creds,
+    );
+    let principal = account["identity"]["principalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vault_uri = format!("https://cli-kv.vault.localhost:{}/", server.port());
+    let err = cli_fails(
+        &[
+            "account",
+            "encryption",
+            "set",
+            "-n",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--key-vault-uri",
+            &vault_uri,
+            "--key-name",
+            "k1",
+        ],
+        creds,
+    );
+    assert!(err.contains("CmkIdentityAccessDenied"), "{err}");
+    cli(
+        &[
+            "vault",
+            "set-policy",
+            "-n",
+            "cli-kv",
+            "--object-id",
+            &principal,
+            "--key-permissions",
+            "get",
+            "wrapKey",
+            "unwrapKey",
+        ],
+        creds,
+    );
+    let encryption = cli(
+        &[
+            "account",
+            "encryption",
+            "set",
+            "-n",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--key-vault-uri",
+            &vault_uri,
+            "--key-name",
+            "k1",
+        ],
+        creds,
+    );
+    assert_eq!(encryption["keySource"], "Microsoft.KeyVault");
+    let shown = cli(
+        &[
+            "account",
+            "encryption",
+            "show",
+            "-n",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+        ],
+        creds,
+    );
+    assert_eq!(shown["keyVaultProperties"]["keyName"], "k1");
+    let keys = cli(&["account", "keys", "-n", "cli-ai", "-g", "cli-rg"], creds);
+    assert!(keys["key1"].as_str().unwrap().len() >= 32);
+    cli(
+        &["account", "delete", "-n", "cli-ai", "-g", "cli-rg"],
+        creds,
+    );
+    cli(
+        &[
+            "account",
+            "purge",
+            "-n",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "-l",
+            "westeurope",
+        ],
+        creds,
+    );
+    assert!(
+        cli(&["account", "list"], creds)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
     let verified = cli(&["audit", "verify"], creds);
     let count = verified["verified"].as_u64().unwrap();
     assert!(count >= 12, "{verified}");
@@ -212,7 +319,7 @@ async fn vaults_keys_and_a_verified_audit_log() {
     assert_eq!(tail[2]["seq"].as_u64().unwrap(), count);
     assert!(
         tail.iter()
-            .any(|e| e["operation"] == "VaultAccessPolicyUpdate"),
+            .any(|e| e["operation"] == "DeletedAccount DELETE"),
         "{tail:?}"
     );
 

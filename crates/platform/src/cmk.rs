@@ -193,6 +193,35 @@ pub async fn check(
     let key = access
         .probe(&identity, &base, &key_name, key_version.as_deref())
         .await?;
+    check_key(&key_name, &key)?;
+    let previous_versions = match current {
+        Encryption::Cmk(c) if c.active_version != key.version => {
+            let mut v = c.previous_versions.clone();
+            v.retain(|p| p != &key.version);
+            v.push(c.active_version.clone());
+            v
+        }
+        Encryption::Cmk(c) => c.previous_versions.clone(),
+        Encryption::Mmk => vec![],
+    };
+    Ok(CmkSettings {
+        key_vault_uri: base,
+        vault,
+        key_name,
+        key_version,
+        identity_client_id: request.identity_client_id.clone().filter(|c| !c.is_empty()),
+        previous_versions,
+        active_version: key.version,
+        status: "Active".into(),
+        status_reason: None,
+        checked: crate::Platform::now(),
+    })
+}
+
+/// The key rules: RSA or RSA-HSM, 2048 bits, enabled, within nbf/exp, wrapKey and unwrapKey.
+pub fn check_key(key_name: &str, key: &KeyFacts) -> Result<(), PlatformError> {
+    let key_name = key_name.to_owned();
+    let key = key.clone();
     if key.kty != "RSA" && key.kty != "RSA-HSM" {
         return Err(PlatformError::CmkKeyTypeNotSupported {
             key: key_name,
@@ -214,14 +243,7 @@ pub async fn check(
     if !key.wraps {
         return Err(PlatformError::CmkKeyOperationsMissing(key_name));
     }
-    Ok(CmkSettings {
-        key_vault_uri: base,
-        vault,
-        key_name,
-        key_version,
-        identity_client_id: request.identity_client_id.clone().filter(|c| !c.is_empty()),
-        active_version: key.version,
-    })
+    Ok(())
 }
 
 /// The switching rules between MMK and CMK.

@@ -8,6 +8,7 @@ mod accounts;
 pub mod cmk;
 mod error;
 pub mod model;
+mod watch;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use accounts::{AccountSpec, EncryptionRequest, RETENTION_SECS, validate_acco
 pub use cmk::{CmkRequest, KeyFacts, KeyVaultAccess, VaultFacts};
 pub use error::PlatformError;
 pub use model::{Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption};
+pub use watch::Transition;
 
 /// The platform service.
 pub struct Platform {

@@ -49,6 +49,22 @@ pub struct CmkSettings {
     pub identity_client_id: Option<String>,
     /// The version protecting new data now (resolved at set time; followed when unpinned).
     pub active_version: String,
+    /// Earlier versions that still protect older data.
+    #[serde(default)]
+    pub previous_versions: Vec<String>,
+    /// `Active` or `KeyInaccessible`.
+    #[serde(default = "active")]
+    pub status: String,
+    /// Why the key is inaccessible (error code and message).
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    /// When the key was last checked (unix s).
+    #[serde(default)]
+    pub checked: u64,
+}
+
+fn active() -> String {
+    "Active".to_owned()
 }
 
 /// The account's encryption setting.

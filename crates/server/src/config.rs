@@ -58,6 +58,8 @@ pub struct ConfigLayer {
     pub log_format: Option<String>,
     /// Maximum request body size in bytes for JSON APIs.
     pub max_body_bytes: Option<u64>,
+    /// Seconds between re-checks of every customer-managed key (local vaults also notify at once).
+    pub key_check_interval_secs: Option<u64>,
     /// Token audience of the management plane.
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
@@ -126,6 +128,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Maximum JSON request body size.
     pub max_body_bytes: u64,
+    /// Seconds between re-checks of every customer-managed key (default 60).
+    pub key_check_interval_secs: u64,
     /// Token audience of the management plane (no trailing slash).
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
@@ -190,6 +194,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_MASTER_KEY_FILE", "master_key_file"),
     ("KEYHOLD_LOG_FORMAT", "log_format"),
     ("KEYHOLD_MAX_BODY_BYTES", "max_body_bytes"),
+    ("KEYHOLD_KEY_CHECK_INTERVAL_SECS", "key_check_interval_secs"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
     // Read by client commands (`keyhold login` and friends), not by the server.
@@ -265,6 +270,13 @@ impl ConfigLayer {
                             reason: format!("{value:?} is not a whole number of bytes"),
                         })?)
                 }
+                "key_check_interval_secs" => {
+                    layer.key_check_interval_secs =
+                        Some(value.parse().map_err(|_| ConfigError::Invalid {
+                            setting: "KEYHOLD_KEY_CHECK_INTERVAL_SECS",
+                            reason: format!("{value:?} is not a whole number of seconds"),
+                        })?)
+                }
                 _ => {} // client-side settings
             }
         }
@@ -286,6 +298,9 @@ impl ConfigLayer {
             master_key_file: higher.master_key_file.or(self.master_key_file),
             log_format: higher.log_format.or(self.log_format),
             max_body_bytes: higher.max_body_bytes.or(self.max_body_bytes),
+            key_check_interval_secs: higher
+                .key_check_interval_secs
+                .or(self.key_check_interval_secs),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
@@ -378,6 +393,13 @@ impl Config {
                 reason: format!("{max_body_bytes} is outside 1024..=1073741824"),
             });
         }
+        let key_check_interval_secs = layer.key_check_interval_secs.unwrap_or(60);
+        if !(1..=86_400).contains(&key_check_interval_secs) {
+            return Err(ConfigError::Invalid {
+                setting: "key_check_interval_secs",
+                reason: format!("{key_check_interval_secs} is outside 1..=86400"),
+            });
+        }
         let management_audience = validate_audience(
             "management_audience",
             layer
@@ -416,6 +438,7 @@ impl Config {
             master_key_file: layer.master_key_file,
             log_format,
             max_body_bytes,
+            key_check_interval_secs,
             management_audience,
             ai_audience,
             trusted_issuers,

@@ -112,6 +112,13 @@ fn invalid_values_table() {
     let cases: Vec<(ConfigLayer, &str)> = vec![
         (
             ConfigLayer {
+                key_check_interval_secs: Some(0),
+                ..Default::default()
+            },
+            "key_check_interval_secs",
+        ),
+        (
+            ConfigLayer {
                 listen: Some("localhost".into()),
                 ..Default::default()
             },

@@ -188,6 +188,12 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         identity.clone(),
         Arc::new(access),
     ));
+    spawn_key_watcher(
+        platform.clone(),
+        vaults.clone(),
+        audit.clone(),
+        config.key_check_interval_secs,
+    );
     let app_state = AppState::new(StateParts {
         config: config.clone(),
         public_port: port,
@@ -259,6 +265,80 @@ fn spawn_vault_maintenance(vaults: Arc<keyhold_vault::Vaults>) {
                 }
                 Err(err) => tracing::warn!(error = %err, "vault maintenance failed; retrying"),
             }
+        }
+    });
+}
+
+/// The revocation watcher: re-checks the customer-managed keys of the accounts in a vault as
+/// soon as the vault reports a change (key disabled, deleted, new version, access policy, RBAC
+/// or firewall change), and every account's key every `interval_secs` (remote changes, expiry,
+/// disabled identities). Every transition is audited.
+fn spawn_key_watcher(
+    platform: Arc<keyhold_platform::Platform>,
+    vaults: Arc<keyhold_vault::Vaults>,
+    audit: Arc<keyhold_vault::AuditLog>,
+    interval_secs: u64,
+) {
+    async fn recheck(
+        platform: &keyhold_platform::Platform,
+        audit: &keyhold_vault::AuditLog,
+        vault: Option<&str>,
+    ) {
+        let names = match platform.cmk_accounts(vault).await {
+            Ok(names) => names,
+            Err(err) => {
+                tracing::warn!(error = %err, "key watcher cannot list accounts");
+                return;
+            }
+        };
+        for name in names {
+            match platform.recheck(&name).await {
+                Ok(Some(t)) => {
+                    tracing::info!(account = %t.account, from = %t.from, to = %t.to, "customer-managed key state changed");
+                    let event = keyhold_vault::AuditEvent {
+                        caller: "keyhold".into(),
+                        operation: "AccountKeyStatus".into(),
+                        vault: Some(t.vault),
+                        key: Some(t.key),
+                        version: Some(t.version),
+                        result: match t.reason {
+                            Some(reason) => format!("{} -> {}: {reason}", t.from, t.to),
+                            None => format!("{} -> {}", t.from, t.to),
+                        },
+                        client_ip: None,
+                    };
+                    if let Err(err) = audit.append(event).await {
+                        tracing::warn!(error = %err, "cannot audit a key state change");
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(account = %name, error = %err, "key re-check failed"),
+            }
+        }
+    }
+    let mut events = vaults.subscribe();
+    let on_events = platform.clone();
+    let audit_events = audit.clone();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(keyhold_vault::VaultEvent::KeyChanged { vault, .. })
+                | Ok(keyhold_vault::VaultEvent::VaultChanged { vault }) => {
+                    recheck(&on_events, &audit_events, Some(&vault)).await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    recheck(&on_events, &audit_events, None).await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            recheck(&platform, &audit, None).await;
         }
     });
 }

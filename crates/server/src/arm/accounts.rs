@@ -244,7 +244,9 @@ async fn identity_json(state: &AppState, account: &Account) -> Result<Value, Api
 /// The ARM shape of an account.
 async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let encryption = match &account.encryption {
-        Encryption::Mmk => json!({ "keySource": "Microsoft.CognitiveServices" }),
+        Encryption::Mmk => {
+            json!({ "keySource": "Microsoft.CognitiveServices", "status": "Active" })
+        }
         Encryption::Cmk(c) => json!({
             "keySource": "Microsoft.KeyVault",
             "keyVaultProperties": {
@@ -254,6 +256,9 @@ async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiE
                 "identityClientId": c.identity_client_id,
             },
             "activeKeyVersion": c.active_version,
+            "previousKeyVersions": c.previous_versions,
+            "status": c.status,
+            "statusReason": c.status_reason,
         }),
     };
     let endpoint = format!(

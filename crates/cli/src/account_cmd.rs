@@ -1,0 +1,274 @@
+//! `keyhold account …`: AI accounts through the ARM API, mirroring `az cognitiveservices
+//! account` verbs, plus the CMK settings and approval requests.
+
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Context, print_json, runtime};
+
+const API: &str = "api-version=2025-09-01";
+
+/// Options naming one account.
+#[derive(Debug, Args)]
+pub struct AccountName {
+    /// Account name.
+    #[arg(long, short = 'n')]
+    name: String,
+    /// Resource group.
+    #[arg(long, short = 'g')]
+    resource_group: String,
+    /// Subscription (default: the one saved by `keyhold login`).
+    #[arg(long)]
+    subscription: Option<String>,
+}
+
+/// `keyhold account …`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account (with a system-assigned identity unless --no-identity).
+    Create {
+        #[command(flatten)]
+        account: AccountName,
+        /// Kind: OpenAI, AIServices, CognitiveServices, SpeechServices, …
+        #[arg(long, default_value = "OpenAI")]
+        kind: String,
+        /// Region.
+        #[arg(long, short = 'l')]
+        location: String,
+        /// SKU.
+        #[arg(long, default_value = "S0")]
+        sku: String,
+        /// Create without a managed identity.
+        #[arg(long)]
+        no_identity: bool,
+        /// Foundry: allow project management (kind AIServices).
+        #[arg(long)]
+        allow_project_management: bool,
+        /// Restore a soft-deleted account of this name.
+        #[arg(long)]
+        restore: bool,
+    },
+    /// Show an account.
+    Show(AccountName),
+    /// List accounts (of a group, or of the subscription).
+    List {
+        /// Resource group.
+        #[arg(long, short = 'g')]
+        resource_group: Option<String>,
+        /// Subscription.
+        #[arg(long)]
+        subscription: Option<String>,
+    },
+    /// Update tags.
+    Update {
+        #[command(flatten)]
+        account: AccountName,
+        /// Tags as key=value (replace all).
+        #[arg(long, num_args = 0..)]
+        tags: Vec<String>,
+    },
+    /// Delete (soft delete: data kept until purged or restored).
+    Delete(AccountName),
+    /// Purge a soft-deleted account (its keys and data are destroyed).
+    Purge {
+        #[command(flatten)]
+        account: AccountName,
+        /// Region.
+        #[arg(long, short = 'l')]
+        location: String,
+    },
+    /// Print the API keys.
+    Keys(AccountName),
+    /// Encryption settings.
+    #[command(subcommand)]
+    Encryption(EncryptionCommand),
+    /// Request CMK for an approval-gated kind (SpeechServices, ContentModerator).
+    CmkRequest {
+        /// Kind.
+        #[arg(long)]
+        kind: String,
+        /// Subscription.
+        #[arg(long)]
+        subscription: Option<String>,
+    },
+    /// Approve a subscription's CMK request (directory administrators).
+    CmkApprove {
+        /// Kind.
+        #[arg(long)]
+        kind: String,
+        /// Subscription.
+        #[arg(long)]
+        subscription: Option<String>,
+    },
+}
+
+/// `keyhold account encryption …`.
+#[derive(Debug, Subcommand)]
+pub enum EncryptionCommand {
+    /// Use a customer-managed key (every CMK rule is checked first), or go back to
+    /// Microsoft-managed keys with --microsoft-managed.
+    Set {
+        #[command(flatten)]
+        account: AccountName,
+        /// Vault URI (https://kv1.vault.localhost:8443/) or full key URI.
+        #[arg(long, required_unless_present = "microsoft_managed")]
+        key_vault_uri: Option<String>,
+        /// Key name.
+        #[arg(long)]
+        key_name: Option<String>,
+        /// Key version (omit to follow the newest).
+        #[arg(long)]
+        key_version: Option<String>,
+        /// Client id of the user-assigned identity to use.
+        #[arg(long)]
+        identity_client_id: Option<String>,
+        /// Switch to Microsoft-managed keys.
+        #[arg(long, conflicts_with = "key_vault_uri")]
+        microsoft_managed: bool,
+    },
+    /// Show the encryption setting.
+    Show(AccountName),
+}
+
+fn path(ctx: &Context, account: &AccountName) -> Result<String, String> {
+    let sub = ctx.subscription(account.subscription.as_deref())?;
+    Ok(format!(
+        "subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.CognitiveServices/accounts/{}?{API}",
+        account.resource_group, account.name
+    ))
+}
+
+fn action(ctx: &Context, account: &AccountName, action: &str) -> Result<String, String> {
+    Ok(path(ctx, account)?.replace(&format!("?{API}"), &format!("/{action}?{API}")))
+}
+
+/// Runs `keyhold account …`.
+pub fn run(command: AccountCommand) -> Result<(), String> {
+    let ctx = Context::load()?;
+    let value = runtime()?.block_on(async {
+        match command {
+            AccountCommand::Create {
+                account,
+                kind,
+                location,
+                sku,
+                no_identity,
+                allow_project_management,
+                restore,
+            } => {
+                let identity = if no_identity { "None" } else { "SystemAssigned" };
+                let body = json!({
+                    "location": location, "kind": kind, "sku": { "name": sku },
+                    "identity": { "type": identity },
+                    "properties": { "allowProjectManagement": allow_project_management, "restore": restore },
+                });
+                ctx.management(Method::PUT, &path(&ctx, &account)?, Some(&body))
+                    .await
+            }
+            AccountCommand::Show(account) => {
+                ctx.management(Method::GET, &path(&ctx, &account)?, None)
+                    .await
+            }
+            AccountCommand::List {
+                resource_group,
+                subscription,
+            } => {
+                let sub = ctx.subscription(subscription.as_deref())?;
+                let scope = match resource_group {
+                    Some(rg) => format!("subscriptions/{sub}/resourceGroups/{rg}"),
+                    None => format!("subscriptions/{sub}"),
+                };
+                let list = ctx
+                    .management(
+                        Method::GET,
+                        &format!("{scope}/providers/Microsoft.CognitiveServices/accounts?{API}"),
+                        None,
+                    )
+                    .await?;
+                Ok(list["value"].clone())
+            }
+            AccountCommand::Update { account, tags } => {
+                let mut map = serde_json::Map::new();
+                for tag in tags {
+                    let (k, v) = tag
+                        .split_once('=')
+                        .ok_or_else(|| format!("tag {tag:?} is not key=value"))?;
+                    map.insert(k.to_owned(), Value::String(v.to_owned()));
+                }
+                let body = json!({ "tags": map });
+                ctx.management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                    .await
+            }
+            AccountCommand::Delete(account) => {
+                ctx.management(Method::DELETE, &path(&ctx, &account)?, None)
+                    .await?;
+                Ok(json!({ "deleted": account.name, "restorable": true }))
+            }
+            AccountCommand::Purge { account, location } => {
+                let sub = ctx.subscription(account.subscription.as_deref())?;
+                ctx.management(
+                    Method::DELETE,
+                    &format!(
+                        "subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{location}/resourceGroups/{}/deletedAccounts/{}?{API}",
+                        account.resource_group, account.name
+                    ),
+                    None,
+                )
+                .await?;
+                Ok(json!({ "purged": account.name }))
+            }
+            AccountCommand::Keys(account) => {
+                ctx.management(Method::POST, &action(&ctx, &account, "listKeys")?, None)
+                    .await
+            }
+            AccountCommand::Encryption(EncryptionCommand::Show(account)) => {
+                let a = ctx
+                    .management(Method::GET, &path(&ctx, &account)?, None)
+                    .await?;
+                Ok(a["properties"]["encryption"].clone())
+            }
+            AccountCommand::Encryption(EncryptionCommand::Set {
+                account,
+                key_vault_uri,
+                key_name,
+                key_version,
+                identity_client_id,
+                microsoft_managed,
+            }) => {
+                let encryption = if microsoft_managed {
+                    json!({ "keySource": "Microsoft.CognitiveServices" })
+                } else {
+                    json!({ "keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+                        "keyVaultUri": key_vault_uri, "keyName": key_name,
+                        "keyVersion": key_version, "identityClientId": identity_client_id,
+                    } })
+                };
+                let body = json!({ "properties": { "encryption": encryption } });
+                let a = ctx
+                    .management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                    .await?;
+                Ok(a["properties"]["encryption"].clone())
+            }
+            AccountCommand::CmkRequest { kind, subscription } => {
+                let sub = ctx.subscription(subscription.as_deref())?;
+                ctx.management(
+                    Method::PUT,
+                    &format!("subscriptions/{sub}/providers/Microsoft.CognitiveServices/cmkRequests/{kind}?{API}"),
+                    None,
+                )
+                .await
+            }
+            AccountCommand::CmkApprove { kind, subscription } => {
+                let sub = ctx.subscription(subscription.as_deref())?;
+                ctx.management(
+                    Method::POST,
+                    &format!("subscriptions/{sub}/providers/Microsoft.CognitiveServices/cmkRequests/{kind}/approve?{API}"),
+                    None,
+                )
+                .await
+            }
+        }
+    })?;
+    print_json(&value)
+}

@@ -1,0 +1,150 @@
+//! The revocation watcher's core: re-checks an account's customer-managed key the way the CMK
+//! rules do (with the account identity's own calls to the vault) and records the outcome in
+//! `encryption.status`.
+//!
+//! - a usable key → `Active`; an unpinned account follows the key's newest version, and the
+//!   version it leaves keeps protecting older data (`previous_versions`);
+//! - anything else (access policy or role removed, key disabled, expired, deleted, identity
+//!   gone or disabled, vault gone or unreachable) → `KeyInaccessible` with the reason.
+//!
+//! Only transitions (and version changes) are written, with compare-and-swap, so many nodes
+//! can run the watcher without fighting; a lost race is re-checked on the next round.
+
+use keyhold_store::{Precondition, RecordStoreExt};
+
+use crate::Platform;
+use crate::accounts::ACCOUNTS;
+use crate::cmk;
+use crate::error::PlatformError;
+use crate::model::{Account, Encryption};
+
+/// A change of an account's key state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Account.
+    pub account: String,
+    /// Vault.
+    pub vault: String,
+    /// Key.
+    pub key: String,
+    /// The version now protecting new data.
+    pub version: String,
+    /// Status before.
+    pub from: String,
+    /// Status after.
+    pub to: String,
+    /// Reason (for `KeyInaccessible`).
+    pub reason: Option<String>,
+}
+
+impl Platform {
+    /// Names of accounts using a CMK (in `vault`, when given).
+    pub async fn cmk_accounts(&self, vault: Option<&str>) -> Result<Vec<String>, PlatformError> {
+        let mut out = Vec::new();
+        for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
+            let account: Account = keyhold_store::decode(&record.value)?;
+            if let Encryption::Cmk(c) = &account.encryption
+                && vault.is_none_or(|v| v.eq_ignore_ascii_case(&c.vault))
+            {
+                out.push(account.name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Re-checks one account's key; returns the transition, if its state changed.
+    pub async fn recheck(&self, name: &str) -> Result<Option<Transition>, PlatformError> {
+        let Some((mut account, version)) = self
+            .records
+            .get_typed::<Account>(ACCOUNTS, &name.to_ascii_lowercase())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Encryption::Cmk(mut settings) = account.encryption.clone() else {
+            return Ok(None);
+        };
+        let outcome = async {
+            let identity = self
+                .cmk_identity(&account, settings.identity_client_id.as_deref())
+                .await?
+                .ok_or_else(|| PlatformError::CmkIdentityMissing(account.name.clone()))?;
+            if !identity.enabled {
+                return Err(PlatformError::CmkIdentityAccessDenied {
+                    identity: identity.object_id.to_string(),
+                    permission: "authenticate".into(),
+                    key: settings.key_name.clone(),
+                    detail: "the identity is disabled".into(),
+                });
+            }
+            let facts = self
+                .access
+                .probe(
+                    &identity,
+                    &settings.key_vault_uri,
+                    &settings.key_name,
+                    settings.key_version.as_deref(),
+                )
+                .await?;
+            cmk::check_key(&settings.key_name, &facts)?;
+            Ok(facts.version)
+        }
+        .await;
+        let before = (
+            settings.status.clone(),
+            settings.status_reason.clone(),
+            settings.active_version.clone(),
+        );
+        match outcome {
+            Ok(newest) => {
+                settings.status = "Active".into();
+                settings.status_reason = None;
+                if settings.key_version.is_none() && newest != settings.active_version {
+                    settings.previous_versions.retain(|v| v != &newest);
+                    settings
+                        .previous_versions
+                        .push(std::mem::replace(&mut settings.active_version, newest));
+                }
+            }
+            Err(err @ (PlatformError::Store(_) | PlatformError::Crypto(_))) => return Err(err),
+            Err(err) => {
+                settings.status = "KeyInaccessible".into();
+                settings.status_reason = Some(format!("{}: {err}", err.code()));
+            }
+        }
+        settings.checked = Self::now();
+        let after = (
+            settings.status.clone(),
+            settings.status_reason.clone(),
+            settings.active_version.clone(),
+        );
+        if before == after {
+            return Ok(None);
+        }
+        let transition = Transition {
+            account: account.name.clone(),
+            vault: settings.vault.clone(),
+            key: settings.key_name.clone(),
+            version: settings.active_version.clone(),
+            from: before.0,
+            to: settings.status.clone(),
+            reason: settings.status_reason.clone(),
+        };
+        account.encryption = Encryption::Cmk(settings);
+        match self
+            .records
+            .put_typed(
+                ACCOUNTS,
+                &account.name.to_ascii_lowercase(),
+                &account,
+                Precondition::Version(version),
+            )
+            .await
+        {
+            Ok(_) => Ok(Some(transition)),
+            // Changed meanwhile (a PUT, another node): the next round sees the new state.
+            Err(keyhold_store::StoreError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
