@@ -415,7 +415,7 @@ impl Platform {
                         approved,
                     )
                     .await?;
-                    account.encryption = Encryption::Cmk(settings);
+                    account.encryption = Encryption::Cmk(Box::new(settings));
                 }
             }
         }

@@ -73,7 +73,7 @@ pub enum Encryption {
     /// Microsoft-managed keys (keyhold's service key).
     Mmk,
     /// A customer-managed key.
-    Cmk(CmkSettings),
+    Cmk(Box<CmkSettings>),
 }
 
 /// An AI account (`Microsoft.CognitiveServices/accounts`).
