@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// noticed at once (env KEYHOLD_KEY_CHECK_INTERVAL_SECS, default 60).
     #[arg(long, value_name = "SECONDS")]
     key_check_interval_secs: Option<u64>,
+    /// Largest file the Files API accepts, in bytes (env KEYHOLD_MAX_FILE_BYTES, default 8 GiB).
+    #[arg(long, value_name = "BYTES")]
+    max_file_bytes: Option<u64>,
 }
 
 impl ServeArgs {
@@ -82,6 +85,7 @@ impl ServeArgs {
             log_format: self.log_format,
             max_body_bytes: self.max_body_bytes,
             key_check_interval_secs: self.key_check_interval_secs,
+            max_file_bytes: self.max_file_bytes,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,

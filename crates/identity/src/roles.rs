@@ -133,6 +133,30 @@ pub const BUILTIN_ROLES: &[RoleDefinition] = &[
         not_data_actions: &[],
     },
     RoleDefinition {
+        id: Uuid::from_u128(0xa001fd3d_188f_4b5d_821b_7da978bf7442),
+        name: "Cognitive Services OpenAI Contributor",
+        description: "Full access to Azure OpenAI data: files, fine-tuning, deployments' inference.",
+        actions: &[
+            "Microsoft.CognitiveServices/*/read",
+            "Microsoft.Authorization/roleAssignments/read",
+        ],
+        not_actions: &[],
+        data_actions: &["Microsoft.CognitiveServices/accounts/OpenAI/*"],
+        not_data_actions: &[],
+    },
+    RoleDefinition {
+        id: Uuid::from_u128(0x5e0bd9bd_7b93_4f28_af87_19fc36ad61bd),
+        name: "Cognitive Services OpenAI User",
+        description: "Read Azure OpenAI data and call inference.",
+        actions: &["Microsoft.CognitiveServices/*/read"],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.CognitiveServices/accounts/OpenAI/*/read",
+            "Microsoft.CognitiveServices/accounts/OpenAI/deployments/*/action",
+        ],
+        not_data_actions: &[],
+    },
+    RoleDefinition {
         id: Uuid::from_u128(0x21090545_7ca7_4776_b22c_e363652d74d2),
         name: "Key Vault Reader",
         description: "Read metadata of key vaults and their keys.",

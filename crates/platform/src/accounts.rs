@@ -343,6 +343,7 @@ impl Platform {
                     disable_local_auth: false,
                     sealed_keys: self.new_api_keys(name)?,
                     created: Self::now(),
+                    current_kek: None,
                 };
                 (account, None, true, None)
             }
@@ -396,6 +397,10 @@ impl Platform {
             match request {
                 EncryptionRequest::Mmk => {
                     cmk::check_switch(&account, &current, false)?;
+                    if matches!(current, Encryption::Cmk(_)) {
+                        // Needs the key one last time: every KEK moves under the service key.
+                        self.rewrap_to_service(&account).await?;
+                    }
                     account.encryption = Encryption::Mmk;
                 }
                 EncryptionRequest::Cmk(request) => {
@@ -488,6 +493,8 @@ impl Platform {
     pub async fn purge_account(&self, name: &str) -> Result<(), PlatformError> {
         let key = name.to_ascii_lowercase();
         let deleted = self.deleted_account(name).await?;
+        self.destroy_objects(&deleted.account.name).await?;
+        self.destroy_keks(&deleted.account.name).await?;
         self.records
             .commit(Batch::new().delete(DELETED, &key))
             .await?;

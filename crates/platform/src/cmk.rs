@@ -70,6 +70,24 @@ pub trait KeyVaultAccess: Send + Sync {
         key_name: &str,
         key_version: Option<&str>,
     ) -> Result<KeyFacts, PlatformError>;
+    /// With `identity`'s token: wraps `plaintext` (RSA-OAEP-256) under one key version.
+    async fn wrap(
+        &self,
+        identity: &Principal,
+        vault_uri: &str,
+        key_name: &str,
+        key_version: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, PlatformError>;
+    /// With `identity`'s token: unwraps what [`KeyVaultAccess::wrap`] produced.
+    async fn unwrap(
+        &self,
+        identity: &Principal,
+        vault_uri: &str,
+        key_name: &str,
+        key_version: &str,
+        wrapped: &[u8],
+    ) -> Result<keyhold_crypto::SecretBytes, PlatformError>;
 }
 
 /// A requested CMK setting, before checks.

@@ -152,6 +152,30 @@ pub enum PlatformError {
     /// The vault did not answer.
     #[error("Key vault {0} did not answer in time; the account's encryption setting is unchanged.")]
     KeyVaultUnreachable(String),
+    /// The account's customer-managed key cannot be used now: data protected by it cannot be
+    /// read or written (403 on the data plane).
+    #[error(
+        "The customer-managed key {key} of account {account} is not accessible: {cause}. Restore the key or the identity's access to it; nothing was read or written."
+    )]
+    CustomerManagedKeyAccessDenied {
+        /// Account.
+        account: String,
+        /// Key (vault/name/version).
+        key: String,
+        /// Why.
+        cause: String,
+    },
+    /// No such file (or other data-plane object).
+    #[error("No such {kind}: '{id}'")]
+    ObjectNotFound {
+        /// Object kind.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// An upload was cut off, too large, or malformed.
+    #[error("{0}")]
+    InvalidUpload(String),
     /// Identity layer.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -194,6 +218,11 @@ impl PlatformError {
             PlatformError::CmkSwitchNotAllowed(_) => "CmkSwitchNotAllowed",
             PlatformError::InvalidKeyVaultUri(_) => "InvalidKeyVaultUri",
             PlatformError::KeyVaultUnreachable(_) => "KeyVaultUnreachable",
+            PlatformError::CustomerManagedKeyAccessDenied { .. } => {
+                "CustomerManagedKeyAccessDenied"
+            }
+            PlatformError::ObjectNotFound { .. } => "NotFound",
+            PlatformError::InvalidUpload(_) => "invalidPayload",
             PlatformError::Identity(_) | PlatformError::Store(_) | PlatformError::Crypto(_) => {
                 "InternalError"
             }

@@ -7,14 +7,20 @@
 mod accounts;
 pub mod cmk;
 mod error;
+pub mod files;
+mod jsonl;
+pub mod keks;
 pub mod model;
 mod watch;
 
 use std::sync::Arc;
 
-use keyhold_crypto::Sealer;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use keyhold_crypto::{Aes256Key, Sealer};
 use keyhold_identity::Identity;
-use keyhold_store::RecordStore;
+use keyhold_store::{BlobStore, RecordStore};
 
 pub use accounts::{AccountSpec, EncryptionRequest, RETENTION_SECS, validate_account_name};
 pub use cmk::{CmkRequest, KeyFacts, KeyVaultAccess, VaultFacts};
@@ -25,25 +31,31 @@ pub use watch::Transition;
 /// The platform service.
 pub struct Platform {
     records: Arc<dyn RecordStore>,
+    blobs: Arc<dyn BlobStore>,
     master: Arc<Sealer>,
     identity: Arc<Identity>,
     access: Arc<dyn KeyVaultAccess>,
+    /// Unwrapped KEKs by `account/kek-id`.
+    kek_cache: Mutex<HashMap<String, Arc<Aes256Key>>>,
 }
 
 impl Platform {
     /// The service over a record store, the master key (API keys are sealed under it), the
-    /// identity service (managed identities) and vault access (CMK checks).
+    /// identity service (managed identities) and vault access (CMK checks); objects go to `blobs`.
     pub fn new(
         records: Arc<dyn RecordStore>,
+        blobs: Arc<dyn BlobStore>,
         master: Arc<Sealer>,
         identity: Arc<Identity>,
         access: Arc<dyn KeyVaultAccess>,
     ) -> Self {
         Self {
             records,
+            blobs,
             master,
             identity,
             access,
+            kek_cache: Mutex::new(HashMap::new()),
         }
     }
 

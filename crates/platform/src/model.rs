@@ -107,6 +107,9 @@ pub struct Account {
     pub sealed_keys: [String; 2],
     /// Created (unix s).
     pub created: u64,
+    /// The KEK new data is encrypted under.
+    #[serde(default)]
+    pub current_kek: Option<String>,
 }
 impl Versioned for Account {
     const KIND: &'static str = "platform.account";

@@ -130,6 +130,9 @@ impl Platform {
             to: settings.status.clone(),
             reason: settings.status_reason.clone(),
         };
+        if transition.to != "Active" {
+            self.forget_keks(&account.name);
+        }
         account.encryption = Encryption::Cmk(settings);
         match self
             .records

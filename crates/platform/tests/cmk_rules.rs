@@ -30,6 +30,26 @@ impl KeyVaultAccess for Scripted {
     ) -> Result<KeyFacts, PlatformError> {
         Ok(self.key.clone())
     }
+    async fn wrap(
+        &self,
+        _identity: &Principal,
+        _uri: &str,
+        _name: &str,
+        _version: &str,
+        _plaintext: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        Err(PlatformError::KeyVaultUnreachable("scripted".into()))
+    }
+    async fn unwrap(
+        &self,
+        _identity: &Principal,
+        _uri: &str,
+        _name: &str,
+        _version: &str,
+        _wrapped: &[u8],
+    ) -> Result<keyhold_crypto::SecretBytes, PlatformError> {
+        Err(PlatformError::KeyVaultUnreachable("scripted".into()))
+    }
 }
 
 fn account(tenant: Uuid) -> Account {
@@ -51,6 +71,7 @@ fn account(tenant: Uuid) -> Account {
         disable_local_auth: false,
         sealed_keys: [String::new(), String::new()],
         created: 0,
+        current_kek: None,
     }
 }
 

@@ -60,6 +60,8 @@ pub struct ConfigLayer {
     pub max_body_bytes: Option<u64>,
     /// Seconds between re-checks of every customer-managed key (local vaults also notify at once).
     pub key_check_interval_secs: Option<u64>,
+    /// Largest file the Files API accepts, in bytes.
+    pub max_file_bytes: Option<u64>,
     /// Token audience of the management plane.
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
@@ -130,6 +132,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Seconds between re-checks of every customer-managed key (default 60).
     pub key_check_interval_secs: u64,
+    /// Largest file the Files API accepts (default 8 GiB).
+    pub max_file_bytes: u64,
     /// Token audience of the management plane (no trailing slash).
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
@@ -195,6 +199,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_LOG_FORMAT", "log_format"),
     ("KEYHOLD_MAX_BODY_BYTES", "max_body_bytes"),
     ("KEYHOLD_KEY_CHECK_INTERVAL_SECS", "key_check_interval_secs"),
+    ("KEYHOLD_MAX_FILE_BYTES", "max_file_bytes"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
     // Read by client commands (`keyhold login` and friends), not by the server.
@@ -270,6 +275,13 @@ impl ConfigLayer {
                             reason: format!("{value:?} is not a whole number of bytes"),
                         })?)
                 }
+                "max_file_bytes" => {
+                    layer.max_file_bytes =
+                        Some(value.parse().map_err(|_| ConfigError::Invalid {
+                            setting: "KEYHOLD_MAX_FILE_BYTES",
+                            reason: format!("{value:?} is not a whole number of bytes"),
+                        })?)
+                }
                 "key_check_interval_secs" => {
                     layer.key_check_interval_secs =
                         Some(value.parse().map_err(|_| ConfigError::Invalid {
@@ -301,6 +313,7 @@ impl ConfigLayer {
             key_check_interval_secs: higher
                 .key_check_interval_secs
                 .or(self.key_check_interval_secs),
+            max_file_bytes: higher.max_file_bytes.or(self.max_file_bytes),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
@@ -400,6 +413,13 @@ impl Config {
                 reason: format!("{key_check_interval_secs} is outside 1..=86400"),
             });
         }
+        let max_file_bytes = layer.max_file_bytes.unwrap_or(8 * 1024 * 1024 * 1024);
+        if max_file_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "max_file_bytes",
+                reason: "must be at least 1".into(),
+            });
+        }
         let management_audience = validate_audience(
             "management_audience",
             layer
@@ -439,6 +459,7 @@ impl Config {
             log_format,
             max_body_bytes,
             key_check_interval_secs,
+            max_file_bytes,
             management_audience,
             ai_audience,
             trusted_issuers,

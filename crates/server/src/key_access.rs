@@ -108,8 +108,100 @@ fn denied(identity: &Principal, permission: &str, key: &str, body: &Value) -> Pl
     }
 }
 
+impl HttpsKeyVaultAccess {
+    /// One wrapKey/unwrapKey call with the identity's token; refusals name the key and cause.
+    async fn key_op(
+        &self,
+        identity: &Principal,
+        vault_uri: &str,
+        key_name: &str,
+        key_version: &str,
+        operation: &str,
+        value: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        let vault = self.vault_name(vault_uri)?.to_owned();
+        let key = format!("{vault}/{key_name}/{key_version}");
+        let token = self
+            .identity
+            .issue_token(identity, &self.vault_scope)
+            .await
+            .map_err(|e| PlatformError::CustomerManagedKeyAccessDenied {
+                account: String::new(),
+                key: key.clone(),
+                cause: format!("the identity cannot get a token ({e})"),
+            })?
+            .access_token;
+        let url = format!(
+            "{}/keys/{key_name}/{key_version}/{operation}?api-version=7.6",
+            vault_uri.trim_end_matches('/')
+        );
+        let body = json!({ "alg": "RSA-OAEP-256", "value": URL_SAFE_NO_PAD.encode(value) });
+        let (status, answer) = self
+            .call(reqwest::Method::POST, &url, &token, Some(body), &vault)
+            .await?;
+        if status != 200 {
+            let cause = format!(
+                "the vault refused {operation} with {status} {}{}",
+                answer["error"]["code"].as_str().unwrap_or("error"),
+                answer["error"]["innererror"]["code"]
+                    .as_str()
+                    .map(|c| format!("/{c}"))
+                    .unwrap_or_default()
+            );
+            return Err(PlatformError::CustomerManagedKeyAccessDenied {
+                account: String::new(),
+                key,
+                cause,
+            });
+        }
+        answer["value"]
+            .as_str()
+            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .ok_or(PlatformError::KeyVaultUnreachable(vault))
+    }
+}
+
 #[async_trait]
 impl KeyVaultAccess for HttpsKeyVaultAccess {
+    async fn wrap(
+        &self,
+        identity: &Principal,
+        vault_uri: &str,
+        key_name: &str,
+        key_version: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        self.key_op(
+            identity,
+            vault_uri,
+            key_name,
+            key_version,
+            "wrapkey",
+            plaintext,
+        )
+        .await
+    }
+
+    async fn unwrap(
+        &self,
+        identity: &Principal,
+        vault_uri: &str,
+        key_name: &str,
+        key_version: &str,
+        wrapped: &[u8],
+    ) -> Result<keyhold_crypto::SecretBytes, PlatformError> {
+        self.key_op(
+            identity,
+            vault_uri,
+            key_name,
+            key_version,
+            "unwrapkey",
+            wrapped,
+        )
+        .await
+        .map(keyhold_crypto::SecretBytes::new)
+    }
+
     async fn vault_facts(&self, vault_uri: &str) -> Result<VaultFacts, PlatformError> {
         let name = self.vault_name(vault_uri)?;
         let vault = self.vaults.vault(name).await.map_err(|_| {

@@ -184,6 +184,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     .map_err(StartupError::Serve)?;
     let platform = Arc::new(keyhold_platform::Platform::new(
         store.records.clone(),
+        store.blobs.clone(),
         sealer.clone(),
         identity.clone(),
         Arc::new(access),

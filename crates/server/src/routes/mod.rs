@@ -10,11 +10,13 @@
 //! Azure matches path segments case-insensitively (`wrapKey` and `wrapkey`), so the fixed
 //! segments here are compared ignoring ASCII case while names keep their case.
 
+pub mod ai;
 pub mod arm;
 pub mod vault;
 
 use axum::http::Method;
 
+pub use ai::AiRoute;
 pub use arm::{ArmRoute, ResourceOp};
 pub use vault::{KeyOperation, VaultRoute};
 
@@ -57,6 +59,13 @@ pub enum Route {
     Arm(ArmRoute),
     /// keyhold's directory API (`/keyhold/v1/…`).
     Directory(crate::directory_api::DirectoryRoute),
+    /// An AI account's data plane (OpenAI-compatible).
+    Ai {
+        /// Account name (lower case, from the host).
+        account: String,
+        /// The operation.
+        route: AiRoute,
+    },
     /// A vault's data plane (Key Vault keys API).
     Vault {
         /// Vault name (lower case, from the host).
@@ -123,7 +132,12 @@ impl Route {
                     route,
                 })
             }
-            HostKind::AiAccount(_) => Err(RouteError::NotFound),
+            HostKind::AiAccount(account) => {
+                ai::parse(method, &segments, &lower).map(|route| Route::Ai {
+                    account: account.clone(),
+                    route,
+                })
+            }
         }
     }
 }

@@ -1,0 +1,192 @@
+//! `/openai/files`: multipart uploads streamed straight into the envelope encryptor (constant
+//! memory, nothing plaintext on disk), lists, metadata, streamed decrypting downloads, deletes.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyhold_platform::files::{FileContent, FileObject};
+use keyhold_platform::{Account, PlatformError};
+use serde_json::{Value, json};
+
+use super::platform_error;
+use crate::api_version::query_param;
+use crate::arm::Head;
+use crate::error::ApiError;
+use crate::routes::AiRoute;
+use crate::state::AppState;
+
+fn file_json(file: &FileObject) -> Value {
+    json!({
+        "object": "file",
+        "id": file.id,
+        "bytes": file.bytes,
+        "created_at": file.created_at,
+        "filename": file.filename,
+        "purpose": file.purpose,
+        "status": file.status,
+        "status_details": file.status_details,
+    })
+}
+
+/// Runs one authorized files request.
+pub async fn handle(
+    state: &AppState,
+    account: &Account,
+    route: AiRoute,
+    head: &Head,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let platform = state.platform();
+    match route {
+        AiRoute::Files { .. } if head.method() == axum::http::Method::POST => {
+            let file = upload(state, account, head, body).await?;
+            Ok((StatusCode::CREATED, axum::Json(file_json(&file))).into_response())
+        }
+        AiRoute::Files { .. } => {
+            let purpose = query_param(head.uri(), "purpose");
+            let after = query_param(head.uri(), "after");
+            let limit = match query_param(head.uri(), "limit") {
+                None => 10_000,
+                Some(l) => l
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=10_000).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_limit",
+                            "limit must be a number from 1 to 10000",
+                        )
+                    })?,
+            };
+            let (files, has_more) = platform
+                .list_files(account, purpose.as_deref(), after.as_deref(), limit)
+                .await
+                .map_err(platform_error)?;
+            let data: Vec<Value> = files.iter().map(file_json).collect();
+            Ok(axum::Json(json!({
+                "object": "list",
+                "data": data,
+                "has_more": has_more,
+                "first_id": files.first().map(|f| f.id.clone()),
+                "last_id": files.last().map(|f| f.id.clone()),
+            }))
+            .into_response())
+        }
+        AiRoute::File { id, .. } if head.method() == axum::http::Method::DELETE => {
+            platform.check_key_access(account).map_err(platform_error)?;
+            platform
+                .delete_file(account, &id)
+                .await
+                .map_err(platform_error)?;
+            Ok(axum::Json(json!({ "object": "file", "deleted": true, "id": id })).into_response())
+        }
+        AiRoute::File { id, .. } => {
+            let file = platform.file(account, &id).await.map_err(platform_error)?;
+            Ok(axum::Json(file_json(&file)).into_response())
+        }
+        AiRoute::FileContent { id, .. } => {
+            let (file, content) = platform
+                .open_content(account, &id)
+                .await
+                .map_err(platform_error)?;
+            let mut response = Body::from_stream(stream(content)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&file.bytes.to_string()) {
+                headers.insert(header::CONTENT_LENGTH, value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// Decrypted chunks as a body stream; an error ends the body early (the client sees a cut
+/// connection, never unauthenticated bytes).
+fn stream(content: FileContent) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures::stream::unfold(Some(content), |state| async move {
+        let mut content = state?;
+        match content.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(content))),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "download stopped: the stored object failed authentication");
+                Some((Err(std::io::Error::other("decryption failed")), None))
+            }
+        }
+    })
+}
+
+/// Streams the multipart body: `purpose` (must come first, as the SDKs send it), then `file`.
+async fn upload(
+    state: &AppState,
+    account: &Account,
+    head: &Head,
+    body: Body,
+) -> Result<FileObject, ApiError> {
+    let bad = |m: &str| ApiError::bad_request("invalidPayload", m.to_owned());
+    let content_type = head
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| bad("the upload must be multipart/form-data with fields purpose and file"))?;
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut purpose: Option<String> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| bad(&format!("the multipart body is malformed: {e}")))?
+    {
+        match field.name() {
+            Some("purpose") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| bad(&format!("cannot read purpose: {e}")))?;
+                purpose = Some(text.trim().to_owned());
+            }
+            Some("file") => {
+                let purpose = purpose
+                    .clone()
+                    .ok_or_else(|| bad("the purpose field must come before the file field"))?;
+                let filename = field.file_name().unwrap_or("upload").to_owned();
+                let mut upload = state
+                    .platform()
+                    .begin_upload(account, &filename, &purpose, state.config().max_file_bytes)
+                    .await
+                    .map_err(platform_error)?;
+                loop {
+                    let chunk = match field.chunk().await {
+                        Ok(Some(chunk)) => chunk,
+                        Ok(None) => break,
+                        Err(e) => {
+                            upload.abort().await.map_err(platform_error)?;
+                            return Err(bad(&format!("the upload was cut off: {e}")));
+                        }
+                    };
+                    if let Err(err) = upload.write(&chunk).await {
+                        upload.abort().await.map_err(platform_error)?;
+                        return Err(platform_error(err));
+                    }
+                }
+                // Anything after the file must still be a well-formed multipart body.
+                drop(field);
+                while let Some(rest) = multipart.next_field().await.transpose() {
+                    if let Err(e) = rest {
+                        upload.abort().await.map_err(platform_error)?;
+                        return Err(bad(&format!("the multipart body is malformed: {e}")));
+                    }
+                }
+                return upload.finish().await.map_err(platform_error);
+            }
+            _ => {}
+        }
+    }
+    Err(platform_error(PlatformError::InvalidUpload(
+        "the upload has no file field".into(),
+    )))
+}

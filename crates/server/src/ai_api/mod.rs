@@ -1,0 +1,195 @@
+//! The AI data plane on `https://{account}.{ai-domain}:{port}/openai/…`, OpenAI-compatible as
+//! the `openai` SDK's `AzureOpenAI` client uses it.
+//!
+//! Authentication: the `api-key` header (one of the account's two keys, compared in constant
+//! time; refused when `disableLocalAuth` is on) or a bearer token for the AI audience from the
+//! account's tenant whose principal holds the matching data action (Cognitive Services OpenAI
+//! roles) on the account. Dated paths need `api-version`; `/openai/v1/` paths do not. Every call
+//! is audited.
+
+mod files;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyhold_platform::{Account, PlatformError};
+use keyhold_vault::AuditEvent;
+
+use crate::arm::Head;
+use crate::auth::{Api, authenticate};
+use crate::error::ApiError;
+use crate::routes::AiRoute;
+use crate::state::AppState;
+
+/// Who called.
+pub(crate) enum AiCaller {
+    /// The `api-key` header.
+    ApiKey,
+    /// A bearer token's principal (object id).
+    Principal(String),
+}
+
+impl AiCaller {
+    fn audit_name(&self) -> String {
+        match self {
+            AiCaller::ApiKey => "api-key".into(),
+            AiCaller::Principal(oid) => oid.clone(),
+        }
+    }
+}
+
+/// Dispatches one AI data-plane request.
+pub async fn handle(
+    state: &AppState,
+    account_name: &str,
+    route: AiRoute,
+    request: Request,
+) -> Response {
+    let (head, body) = Head::split(request);
+    let operation = crate::audit_trail::operation_name(&route, head.method().as_str());
+    let mut event = AuditEvent {
+        caller: "anonymous".into(),
+        operation,
+        vault: None,
+        key: Some(format!("account:{account_name}")),
+        ..AuditEvent::default()
+    };
+    let result = async {
+        let v1 = matches!(
+            route,
+            AiRoute::Files { v1: true }
+                | AiRoute::File { v1: true, .. }
+                | AiRoute::FileContent { v1: true, .. }
+        );
+        if !v1 {
+            check_api_version(&head)?;
+        }
+        let account = state
+            .platform()
+            .account(account_name)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "404", "Resource not found"))?;
+        let caller = authorize(state, &account, head.headers(), data_action(&route, &head)).await?;
+        event.caller = caller.audit_name();
+        files::handle(state, &account, route, &head, body).await
+    }
+    .await;
+    let response = result.unwrap_or_else(IntoResponse::into_response);
+    event.result = response.status().as_u16().to_string();
+    if let Err(err) = state.audit().append(event).await {
+        return ApiError::from(err).into_response();
+    }
+    response
+}
+
+fn data_action(route: &AiRoute, head: &Head) -> &'static str {
+    let write = head.method() != axum::http::Method::GET;
+    match (route, write) {
+        (AiRoute::FileContent { .. }, _) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/files/content/read"
+        }
+        (_, false) => "Microsoft.CognitiveServices/accounts/OpenAI/files/read",
+        (_, true) => "Microsoft.CognitiveServices/accounts/OpenAI/files/write",
+    }
+}
+
+fn check_api_version(head: &Head) -> Result<(), ApiError> {
+    let Some(version) = crate::api_version::query_param(head.uri(), "api-version") else {
+        return Err(ApiError::bad_request(
+            "BadRequest",
+            "Missing the api-version query parameter (for example api-version=2024-10-21), or use the /openai/v1/ paths.",
+        ));
+    };
+    let dated = |v: &str| {
+        let date = v.get(..10).unwrap_or_default();
+        date.len() == 10
+            && date.chars().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+            && matches!(&v[10..], "" | "-preview")
+            && date >= "2023-05-15"
+    };
+    if dated(&version) || version == "preview" || version == "latest" {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "BadRequest",
+            format!(
+                "api-version {version:?} is not supported; use 2024-10-21 or later, preview, or the /openai/v1/ paths."
+            ),
+        ))
+    }
+}
+
+/// Constant-time comparison.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authorize(
+    state: &AppState,
+    account: &Account,
+    headers: &HeaderMap,
+    action: &str,
+) -> Result<AiCaller, ApiError> {
+    if let Some(given) = headers.get("api-key").and_then(|v| v.to_str().ok()) {
+        if account.disable_local_auth {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "401",
+                "Key based authentication is disabled for this resource.",
+            ));
+        }
+        let keys = state.platform().api_keys(account).map_err(platform_error)?;
+        if keys.iter().any(|k| same(k.as_bytes(), given.as_bytes())) {
+            return Ok(AiCaller::ApiKey);
+        }
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "401",
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+        ));
+    }
+    let caller = authenticate(state, headers, Api::Ai, Some(account.tenant_id)).await?;
+    let allowed = state
+        .identity()
+        .check_data_access(caller.principal.object_id, &account.resource_id(), action)
+        .await?;
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PermissionDenied",
+            format!(
+                "The principal {} lacks the required data action {action} on account {} (assign Cognitive Services OpenAI Contributor or User).",
+                caller.principal.object_id, account.name
+            ),
+        ));
+    }
+    Ok(AiCaller::Principal(caller.principal.object_id.to_string()))
+}
+
+/// The platform layer's mapping for the data plane (OpenAI-style bodies).
+pub(crate) fn platform_error(err: PlatformError) -> ApiError {
+    let status = match &err {
+        PlatformError::ObjectNotFound { .. } | PlatformError::AccountNotFound(_) => {
+            StatusCode::NOT_FOUND
+        }
+        PlatformError::CustomerManagedKeyAccessDenied { .. } => StatusCode::FORBIDDEN,
+        PlatformError::InvalidUpload(m) if m.contains("larger than") => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        PlatformError::InvalidUpload(_) | PlatformError::InvalidRequest(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        PlatformError::KeyVaultUnreachable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => return crate::arm::accounts::platform_error(err),
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return ApiError::unavailable(err.to_string(), 5);
+    }
+    ApiError::new(status, err.code(), err.to_string())
+}
