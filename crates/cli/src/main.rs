@@ -6,6 +6,7 @@
 mod account_cmd;
 mod audit_cmd;
 mod common;
+mod file_cmd;
 mod identity_cmd;
 mod key_cmd;
 mod logging;
@@ -44,6 +45,9 @@ enum Command {
     /// AI accounts and their encryption (management plane).
     #[command(subcommand)]
     Account(account_cmd::AccountCommand),
+    /// Files of an AI account (encrypted at rest under the account's key).
+    #[command(subcommand)]
+    File(file_cmd::FileCommand),
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Key(cmd) => key_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Account(cmd) => account_cmd::run(cmd),
+        Command::File(cmd) => file_cmd::run(cmd),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
     };
     match result {

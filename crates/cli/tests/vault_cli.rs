@@ -286,6 +286,78 @@ async fn vaults_keys_and_a_verified_audit_log() {
     assert_eq!(shown["keyVaultProperties"]["keyName"], "k1");
     let keys = cli(&["account", "keys", "-n", "cli-ai", "-g", "cli-rg"], creds);
     assert!(keys["key1"].as_str().unwrap().len() >= 32);
+
+    // Files under the customer-managed key, through the CLI (streamed both ways).
+    let local = parent.path().join("train.jsonl");
+    let example =
+        r#"{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}"#;
+    std::fs::write(&local, format!("{example}\n").repeat(3000)).unwrap();
+    let uploaded = cli(
+        &[
+            "file",
+            "upload",
+            "--account",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--file",
+            local.to_str().unwrap(),
+        ],
+        creds,
+    );
+    assert_eq!(uploaded["status"], "processed", "{uploaded}");
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    let listed = cli(
+        &["file", "list", "--account", "cli-ai", "-g", "cli-rg"],
+        creds,
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let out = parent.path().join("back.jsonl");
+    cli(
+        &[
+            "file",
+            "download",
+            "--account",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--id",
+            &id,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        creds,
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&local).unwrap());
+    let err = cli_fails(
+        &[
+            "file",
+            "download",
+            "--account",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--id",
+            &id,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        creds,
+    );
+    assert!(err.contains("exists"), "{err}");
+    cli(
+        &[
+            "file",
+            "delete",
+            "--account",
+            "cli-ai",
+            "-g",
+            "cli-rg",
+            "--id",
+            &id,
+        ],
+        creds,
+    );
     cli(
         &["account", "delete", "-n", "cli-ai", "-g", "cli-rg"],
         creds,
