@@ -3,11 +3,12 @@
 //! asserts anything: they are measurements, not tests.
 //!
 //! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`,
-//! `unwrap` (`http` and `unwrap` need `cargo build --release -p keyhold-cli` first).
+//! `unwrap`, `files` (all but `crypto` need `cargo build --release -p keyhold-cli` first).
 // A benchmark's output is its purpose.
 #![allow(clippy::print_stdout)]
 
 mod crypto;
+mod files;
 mod http;
 mod vault;
 
@@ -20,8 +21,9 @@ fn main() -> ExitCode {
         "crypto" => crypto::run(),
         "http" => http::run(),
         "unwrap" => vault::run(),
+        "files" => files::run(),
         other => Err(format!(
-            "unknown benchmark family {other:?}; available: crypto, http, unwrap"
+            "unknown benchmark family {other:?}; available: crypto, http, unwrap, files"
         )),
     };
     match result {

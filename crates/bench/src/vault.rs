@@ -16,7 +16,7 @@ use crate::http::{Server, admin_token, client, start};
 const CONNECTIONS: usize = 128;
 const DURATION: Duration = Duration::from_secs(10);
 
-async fn token_for(
+pub(crate) async fn token_for(
     client: &reqwest::Client,
     server: &Server,
     scope: &str,
@@ -50,7 +50,7 @@ async fn token_for(
         .ok_or_else(|| format!("no token: {response}"))
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,

@@ -38,7 +38,7 @@ pub const PURPOSES: &[&str] = &[
     "user_data",
     "vision",
 ];
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 
 /// A file as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
