@@ -75,11 +75,12 @@ class Keyhold:
         return self.process.returncode
 
 
-def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None) -> Keyhold:
+def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
+                  listen: str = "127.0.0.1:0") -> Keyhold:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHOLD_")}
     full_env.update(env or {})
     process = subprocess.Popen(
-        [KEYHOLD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *extra],
+        [KEYHOLD_BIN, "serve", "--listen", listen, "--data-dir", str(data_dir), *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -27,16 +27,16 @@ GOOD = "\n".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
                                           {"role": "assistant", "content": f"a{i}"}]}) for i in range(20)) + "\n"
 
 
-def list_keys(keyhold, name: str) -> dict:
-    url = account_url(keyhold, name, RG).replace("?", "/listKeys?")
+def list_keys(keyhold, name: str, rg: str = RG) -> dict:
+    url = account_url(keyhold, name, rg).replace("?", "/listKeys?")
     response = requests.post(url, headers=admin_headers(keyhold), timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def ai_client(keyhold, name: str, **auth) -> AzureOpenAI:
+def ai_client(keyhold, name: str, rg: str = RG, **auth) -> AzureOpenAI:
     if not auth:
-        auth = {"api_key": list_keys(keyhold, name)["key1"]}
+        auth = {"api_key": list_keys(keyhold, name, rg)["key1"]}
     return AzureOpenAI(azure_endpoint=f"https://{name}.openai.localhost:{keyhold.port}", api_version=API_VERSION,
                        http_client=httpx.Client(verify=keyhold.ca), max_retries=0, **auth)
 

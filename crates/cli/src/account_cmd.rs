@@ -80,6 +80,18 @@ pub enum AccountCommand {
     },
     /// Print the API keys.
     Keys(AccountName),
+    /// Re-wrap every file's key under the current KEK (`rewrap`) or re-encrypt every file
+    /// (`reencrypt`); shows progress until the job ends (it survives restarts).
+    Reprocess {
+        #[command(flatten)]
+        account: AccountName,
+        /// rewrap or reencrypt.
+        #[arg(long, default_value = "rewrap")]
+        mode: String,
+        /// Start the job and return without waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Encryption settings.
     #[command(subcommand)]
     Encryption(EncryptionCommand),
@@ -221,6 +233,44 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
             AccountCommand::Keys(account) => {
                 ctx.management(Method::POST, &action(&ctx, &account, "listKeys")?, None)
                     .await
+            }
+            AccountCommand::Reprocess {
+                account,
+                mode,
+                no_wait,
+            } => {
+                let url = action(&ctx, &account, "reprocess")?;
+                let mut job = ctx
+                    .management(Method::POST, &url, Some(&json!({ "mode": mode })))
+                    .await?;
+                if no_wait {
+                    return Ok(job);
+                }
+                let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    indicatif::ProgressBar::new(job["total"].as_u64().unwrap_or(0))
+                } else {
+                    indicatif::ProgressBar::hidden()
+                };
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} files, eta {eta}",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar.set_message(mode.clone());
+                while job["status"] == "Running" {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    job = ctx.management(Method::GET, &url, None).await?;
+                    bar.set_length(job["total"].as_u64().unwrap_or(0));
+                    bar.set_position(job["done"].as_u64().unwrap_or(0));
+                }
+                bar.finish_and_clear();
+                if job["status"] != "Succeeded" {
+                    return Err(format!(
+                        "the {mode} job failed: {}",
+                        job["error"].as_str().unwrap_or("unknown error")
+                    ));
+                }
+                Ok(job)
             }
             AccountCommand::Encryption(EncryptionCommand::Show(account)) => {
                 let a = ctx

@@ -25,7 +25,7 @@ use crate::error::PlatformError;
 use crate::jsonl::ChatJsonlValidator;
 use crate::model::Account;
 
-const FILES: &str = "platform.files";
+pub(crate) const FILES: &str = "platform.files";
 /// Purposes the Files API accepts.
 pub const PURPOSES: &[&str] = &[
     "fine-tune",
@@ -61,26 +61,53 @@ pub struct FileObject {
 
 /// The stored record: the encrypted metadata document and what protects it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct FileRecord {
-    kek_id: String,
+pub(crate) struct FileRecord {
+    /// The KEK that seals the metadata document.
+    pub(crate) kek_id: String,
     /// Envelope of the `FileObject` JSON (hex).
-    sealed: String,
+    pub(crate) sealed: String,
+    /// Where the content is (default: the key it was uploaded to).
+    #[serde(default)]
+    pub(crate) blob: Option<String>,
+    /// The content's DEK re-wrapped under a newer KEK (reprocessing); the header's own
+    /// wrapped DEK is then ignored. The header's key commitment still proves it is the DEK.
+    #[serde(default)]
+    pub(crate) dek: Option<RewrappedDek>,
+    /// The content's previous object after a re-encryption (deleted right after the swap;
+    /// remembered so a crash in between cannot leak it).
+    #[serde(default)]
+    pub(crate) retired: Option<String>,
+}
+
+/// A DEK re-wrapped under another KEK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RewrappedDek {
+    /// The KEK.
+    pub(crate) kek_id: String,
+    /// The wrapped DEK (hex).
+    pub(crate) wrapped: String,
+}
+
+impl FileRecord {
+    pub(crate) fn blob_key(&self, account: &str, id: &str) -> String {
+        self.blob.clone().unwrap_or_else(|| blob_key(account, id))
+    }
 }
 impl Versioned for FileRecord {
     const KIND: &'static str = "platform.file";
     const SCHEMA: u16 = 1;
 }
 
-fn record_key(account: &str, id: &str) -> String {
+pub(crate) fn record_key(account: &str, id: &str) -> String {
     format!("{}/{id}", account.to_ascii_lowercase())
 }
 
-fn blob_key(account: &str, id: &str) -> String {
+pub(crate) fn blob_key(account: &str, id: &str) -> String {
     format!("files/{}/{id}", account.to_ascii_lowercase())
 }
 
 /// Encrypts a small document under `kek`, bound to `identity`.
-fn seal_doc(
+pub(crate) fn seal_doc(
     account: &str,
     kek_id: &str,
     kek: &Aes256Key,
@@ -98,7 +125,11 @@ fn seal_doc(
     Ok(out)
 }
 
-fn open_doc(kek: &Aes256Key, identity: &str, sealed: &[u8]) -> Result<Vec<u8>, PlatformError> {
+pub(crate) fn open_doc(
+    kek: &Aes256Key,
+    identity: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, PlatformError> {
     let mut out = Vec::new();
     keyhold_crypto::decrypt_stream(sealed, &mut out, |header| {
         unwrap_dek(kek, header.wrapped_dek(), identity.as_bytes())
@@ -188,7 +219,7 @@ impl Platform {
         self.open_record(account, id, &record).await
     }
 
-    async fn open_record(
+    pub(crate) async fn open_record(
         &self,
         account: &Account,
         id: &str,
@@ -248,8 +279,36 @@ impl Platform {
         account: &Account,
         id: &str,
     ) -> Result<(FileObject, FileContent), PlatformError> {
-        let file = self.file(account, id).await?;
-        let mut reader = self.blobs.get(&blob_key(&account.name, id)).await?.reader;
+        let (record, _) = self
+            .records
+            .get_typed::<FileRecord>(FILES, &record_key(&account.name, id))
+            .await?
+            .ok_or_else(|| PlatformError::ObjectNotFound {
+                kind: "file",
+                id: id.to_owned(),
+            })?;
+        let file = self.open_record(account, id, &record).await?;
+        let content = self
+            .open_blob(
+                account,
+                id,
+                &record.blob_key(&account.name, id),
+                record.dek.as_ref(),
+            )
+            .await?;
+        Ok((file, content))
+    }
+
+    /// Opens an envelope object of `account/id` for decryption: checks the header, unwraps the
+    /// DEK (from the header, or re-wrapped in the record) and verifies its commitment.
+    pub(crate) async fn open_blob(
+        &self,
+        account: &Account,
+        id: &str,
+        key: &str,
+        rewrapped: Option<&RewrappedDek>,
+    ) -> Result<FileContent, PlatformError> {
+        let mut reader = self.blobs.get(key).await?.reader;
         let mut prefix = Vec::new();
         let (header, consumed) = loop {
             match parse_header(&prefix)? {
@@ -268,36 +327,47 @@ impl Platform {
                 }
             }
         };
-        let expected = record_key(&account.name, id);
+        let identity = record_key(&account.name, id);
         if header.key_ref().account != account.name.to_ascii_lowercase() {
             return Err(keyhold_crypto::CryptoError::DecryptionFailed.into());
         }
-        let kek = self.kek(account, &header.key_ref().kek_id).await?;
-        let dek = unwrap_dek(&kek, header.wrapped_dek(), expected.as_bytes())?;
+        let dek = match rewrapped {
+            Some(r) => {
+                let kek = self.kek(account, &r.kek_id).await?;
+                let wrapped = hex::decode(&r.wrapped)
+                    .map_err(|_| keyhold_crypto::CryptoError::DecryptionFailed)?;
+                unwrap_dek(&kek, &wrapped, identity.as_bytes())?
+            }
+            None => {
+                let kek = self.kek(account, &header.key_ref().kek_id).await?;
+                unwrap_dek(&kek, header.wrapped_dek(), identity.as_bytes())?
+            }
+        };
         let mut decryptor = EnvelopeDecryptor::new(&dek, &header)?;
         let mut first = Vec::new();
         decryptor.update(&prefix[consumed..], &mut first)?;
-        Ok((
-            file,
-            FileContent {
-                reader,
-                decryptor: Some(decryptor),
-                pending: first,
-                buf: vec![0u8; READ_CHUNK],
-            },
-        ))
+        Ok(FileContent {
+            reader,
+            decryptor: Some(decryptor),
+            pending: first,
+            buf: vec![0u8; READ_CHUNK],
+            dek: Some(dek),
+        })
     }
 
     /// Deletes a file: its ciphertext (with its wrapped DEK) and its metadata.
     pub async fn delete_file(&self, account: &Account, id: &str) -> Result<(), PlatformError> {
         let key = record_key(&account.name, id);
-        let Some((_, version)) = self.records.get_typed::<FileRecord>(FILES, &key).await? else {
+        let Some((record, version)) = self.records.get_typed::<FileRecord>(FILES, &key).await?
+        else {
             return Err(PlatformError::ObjectNotFound {
                 kind: "file",
                 id: id.to_owned(),
             });
         };
-        self.blobs.delete(&blob_key(&account.name, id)).await?;
+        self.blobs
+            .delete(&record.blob_key(&account.name, id))
+            .await?;
         self.records
             .commit(Batch::new().delete_if(FILES, &key, Precondition::Version(version)))
             .await?;
@@ -308,9 +378,10 @@ impl Platform {
     pub(crate) async fn destroy_objects(&self, account: &str) -> Result<usize, PlatformError> {
         let prefix = format!("{}/", account.to_ascii_lowercase());
         let records = self.records.scan_all(FILES, &prefix, 1_000_000).await?;
-        for (key, _) in &records {
+        for (key, stored) in &records {
             let id = key.strip_prefix(&prefix).unwrap_or(key);
-            self.blobs.delete(&blob_key(account, id)).await?;
+            let record: FileRecord = decode(&stored.value)?;
+            self.blobs.delete(&record.blob_key(account, id)).await?;
             self.records.commit(Batch::new().delete(FILES, key)).await?;
         }
         Ok(records.len())
@@ -374,6 +445,9 @@ impl FileUpload<'_> {
         let record = FileRecord {
             kek_id: self.kek_id.clone(),
             sealed: hex::encode(sealed),
+            blob: None,
+            dek: None,
+            retired: None,
         };
         self.upload.commit().await?;
         let stored = self
@@ -411,6 +485,8 @@ pub struct FileContent {
     decryptor: Option<EnvelopeDecryptor>,
     pending: Vec<u8>,
     buf: Vec<u8>,
+    /// The DEK (kept for reprocessing's re-wrap; zeroized on drop).
+    pub(crate) dek: Option<Aes256Key>,
 }
 
 impl FileContent {

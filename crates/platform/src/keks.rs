@@ -210,7 +210,13 @@ impl Platform {
     ) -> Result<(String, Arc<Aes256Key>), PlatformError> {
         self.check_key_access(account)?;
         let wanted = desired_protector(account);
-        if let Some(id) = &account.current_kek
+        // The stored account names the current KEK (the caller's copy may predate it).
+        let current = self
+            .records
+            .get_typed::<Account>(ACCOUNTS, &account.name.to_ascii_lowercase())
+            .await?
+            .and_then(|(a, _)| a.current_kek);
+        if let Some(id) = &current
             && let Some((record, _)) = self
                 .records
                 .get_typed::<KekRecord>(KEKS, &record_key(&account.name, id))

@@ -18,6 +18,9 @@ use crate::cmk;
 use crate::error::PlatformError;
 use crate::model::{Account, Encryption};
 
+/// How long an unreachable vault leaves an active key active.
+pub const UNREACHABLE_GRACE_SECS: u64 = 300;
+
 /// A change of an account's key state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -107,6 +110,14 @@ impl Platform {
                 }
             }
             Err(err @ (PlatformError::Store(_) | PlatformError::Crypto(_))) => return Err(err),
+            // A vault that does not answer keeps an active key active for a grace period, so a
+            // network blip (or a restart) does not revoke; past it, the key is inaccessible.
+            Err(PlatformError::KeyVaultUnreachable(_))
+                if settings.status == "Active"
+                    && Self::now().saturating_sub(settings.checked) < UNREACHABLE_GRACE_SECS =>
+            {
+                return Ok(None);
+            }
             Err(err) => {
                 settings.status = "KeyInaccessible".into();
                 settings.status_reason = Some(format!("{}: {err}", err.code()));

@@ -131,7 +131,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     master.persist()?;
     prepared_tls.persist()?;
     let store = open_store(&config, &data_dir)?;
-    record_master_key(store.records.as_ref(), &master.sealer).await?;
+    record_master_key(store.records.as_ref(), &master.sealer, &master.origin).await?;
 
     let sealer = Arc::new(master.sealer);
     let port = addr.port();
@@ -195,6 +195,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         audit.clone(),
         config.key_check_interval_secs,
     );
+    let workers = Arc::new(tokio::sync::Notify::new());
+    spawn_reprocess_worker(platform.clone(), workers.clone());
     let app_state = AppState::new(StateParts {
         config: config.clone(),
         public_port: port,
@@ -205,6 +207,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         vaults,
         audit,
         platform,
+        workers,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
     let app = router(app_state);
@@ -284,6 +287,7 @@ fn spawn_key_watcher(
         platform: &keyhold_platform::Platform,
         audit: &keyhold_vault::AuditLog,
         vault: Option<&str>,
+        drop_cached_keks: bool,
     ) {
         let names = match platform.cmk_accounts(vault).await {
             Ok(names) => names,
@@ -293,6 +297,11 @@ fn spawn_key_watcher(
             }
         };
         for name in names {
+            // A change in the vault (an old version disabled, say) must reach KEKs wrapped by
+            // any version: drop the cached ones; the next use unwraps again through the vault.
+            if drop_cached_keks {
+                platform.forget_keks(&name);
+            }
             match platform.recheck(&name).await {
                 Ok(Some(t)) => {
                     tracing::info!(account = %t.account, from = %t.from, to = %t.to, "customer-managed key state changed");
@@ -325,21 +334,44 @@ fn spawn_key_watcher(
             match events.recv().await {
                 Ok(keyhold_vault::VaultEvent::KeyChanged { vault, .. })
                 | Ok(keyhold_vault::VaultEvent::VaultChanged { vault }) => {
-                    recheck(&on_events, &audit_events, Some(&vault)).await;
+                    recheck(&on_events, &audit_events, Some(&vault), true).await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    recheck(&on_events, &audit_events, None).await;
+                    recheck(&on_events, &audit_events, None, true).await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
     });
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+        // The first round waits one interval: at start-up the listener (which local vault
+        // checks call) is not up yet, and the stored states are still current.
+        let period = std::time::Duration::from_secs(interval_secs);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            recheck(&platform, &audit, None).await;
+            recheck(&platform, &audit, None, false).await;
+        }
+    });
+}
+
+/// Runs reprocess jobs: takes a job's lease, processes files in batches, renews the lease;
+/// idles until woken or for a second. A job left by a killed worker is resumed once its lease
+/// expires.
+fn spawn_reprocess_worker(
+    platform: Arc<keyhold_platform::Platform>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let worker = format!("worker-{}", uuid::Uuid::new_v4());
+    tokio::spawn(async move {
+        loop {
+            match platform.reprocess_step(&worker, 16).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "reprocess step failed; retrying"),
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified()).await;
         }
     });
 }
@@ -412,9 +444,21 @@ fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, Startu
 }
 
 /// Records the master-key check value if the store has none yet.
-async fn record_master_key(records: &dyn RecordStore, sealer: &Sealer) -> Result<(), StartupError> {
-    if records.get("system", MASTER_KEY_CHECK_KEY).await?.is_some() {
-        return Ok(());
+async fn record_master_key(
+    records: &dyn RecordStore,
+    sealer: &Sealer,
+    origin: &master_key::MasterKeyOrigin,
+) -> Result<(), StartupError> {
+    if let Some(existing) = records.get("system", MASTER_KEY_CHECK_KEY).await? {
+        // Checked again here because the read-only pre-check cannot read a store that needs
+        // repair after a crash.
+        return match sealer.open(MASTER_KEY_CHECK_PURPOSE, &existing.value) {
+            Ok(_) => Ok(()),
+            Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
+                Err(MasterKeyError::Mismatch(origin.clone()).into())
+            }
+            Err(e) => Err(StartupError::Serve(e.to_string())),
+        };
     }
     let check = sealer
         .seal(MASTER_KEY_CHECK_PURPOSE, b"keyhold")

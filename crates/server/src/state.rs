@@ -27,6 +27,7 @@ struct Inner {
     vaults: Arc<Vaults>,
     audit: Arc<AuditLog>,
     platform: Arc<Platform>,
+    workers: Arc<tokio::sync::Notify>,
     default_tenant: Uuid,
 }
 
@@ -50,6 +51,8 @@ pub struct StateParts {
     pub audit: Arc<AuditLog>,
     /// AI platform.
     pub platform: Arc<Platform>,
+    /// Wakes the background workers (new work queued).
+    pub workers: Arc<tokio::sync::Notify>,
     /// The bootstrap tenant (named in challenges when no other tenant is known).
     pub default_tenant: Uuid,
 }
@@ -68,6 +71,7 @@ impl AppState {
                 vaults: parts.vaults,
                 audit: parts.audit,
                 platform: parts.platform,
+                workers: parts.workers,
                 default_tenant: parts.default_tenant,
             }),
         }
@@ -111,6 +115,11 @@ impl AppState {
     /// The AI platform.
     pub fn platform(&self) -> &Platform {
         &self.inner.platform
+    }
+
+    /// Wakes the background workers.
+    pub fn notify_workers(&self) {
+        self.inner.workers.notify_one();
     }
 
     /// The audit log.

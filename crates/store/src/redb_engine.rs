@@ -53,7 +53,14 @@ impl RedbRecordStore {
     ) -> Result<Option<Record>, StoreError> {
         validate_namespace(namespace)?;
         validate_key(key)?;
-        let db = ReadOnlyDatabase::open(path).map_err(|e| open_error(path, e))?;
+        let db = match ReadOnlyDatabase::open(path) {
+            Ok(db) => db,
+            // A store left by a crash (SIGKILL, power loss) needs redb's repair, which only a
+            // writable open performs. Nothing can be read here; the caller checks again once the
+            // store is open for writing.
+            Err(DatabaseError::RepairAborted) => return Ok(None),
+            Err(e) => return Err(open_error(path, e)),
+        };
         let txn = db.begin_read().map_err(|e| corrupt(path, e))?;
         let table = match txn.open_table(RECORDS) {
             Ok(table) => table,

@@ -372,6 +372,7 @@ pub async fn handle(
         ArmRoute::ListAccounts { subscription, .. }
         | ArmRoute::Account { subscription, .. }
         | ArmRoute::AccountKeys { subscription, .. }
+        | ArmRoute::AccountReprocess { subscription, .. }
         | ArmRoute::ListDeletedAccounts { subscription }
         | ArmRoute::DeletedAccount { subscription, .. }
         | ArmRoute::AccountOperation { subscription, .. }
@@ -524,6 +525,56 @@ async fn dispatch(
             }
             let [key1, key2] = platform.api_keys(&account).map_err(platform_error)?;
             Ok(json(StatusCode::OK, json!({ "key1": key1, "key2": key2 })))
+        }
+        ArmRoute::AccountReprocess {
+            resource_group,
+            name,
+            start,
+            ..
+        } => {
+            let resource_id = format!(
+                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+            );
+            authorize(
+                state,
+                caller,
+                &resource_id,
+                if start { WRITE } else { READ },
+            )
+            .await?;
+            let account = match platform.account(&name).await {
+                Ok(a) if in_group(&a, &resource_group) => a,
+                _ => return Err(not_found(&name, &resource_group)),
+            };
+            if start {
+                #[derive(Deserialize)]
+                struct Start {
+                    mode: String,
+                }
+                let body: Start = json_body(state, body).await?;
+                let job = platform
+                    .start_reprocess(&account, &body.mode)
+                    .await
+                    .map_err(platform_error)?;
+                state.notify_workers();
+                let value = serde_json::to_value(&job).unwrap_or_default();
+                return Ok(json(StatusCode::ACCEPTED, value));
+            }
+            let job = platform
+                .reprocess_job(&account.name)
+                .await
+                .map_err(|e| match e {
+                    PlatformError::ObjectNotFound { .. } => ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "NotFound",
+                        format!("Account {name} has no reprocess job."),
+                    ),
+                    other => platform_error(other),
+                })?;
+            Ok(json(
+                StatusCode::OK,
+                serde_json::to_value(&job).unwrap_or_default(),
+            ))
         }
         ArmRoute::ListDeletedAccounts { .. } => {
             authorize(state, caller, &sub_scope, DELETED_READ).await?;

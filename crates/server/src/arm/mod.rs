@@ -110,6 +110,7 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         route @ (ArmRoute::ListAccounts { .. }
         | ArmRoute::Account { .. }
         | ArmRoute::AccountKeys { .. }
+        | ArmRoute::AccountReprocess { .. }
         | ArmRoute::ListDeletedAccounts { .. }
         | ArmRoute::DeletedAccount { .. }
         | ArmRoute::AccountOperation { .. }

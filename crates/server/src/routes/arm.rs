@@ -153,6 +153,17 @@ pub enum ArmRoute {
         /// True for `regenerateKey`.
         regenerate: bool,
     },
+    /// `POST …/accounts/{name}/reprocess` (start) or `GET` (progress).
+    AccountReprocess {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        name: String,
+        /// True for POST.
+        start: bool,
+    },
     /// `GET /subscriptions/{sub}/providers/Microsoft.CognitiveServices/deletedAccounts`
     ListDeletedAccounts {
         /// Subscription id.
@@ -473,6 +484,19 @@ fn parse_cognitive(
                     regenerate: eq(action, "regenerateKey"),
                 },
             )
+        }
+        (Some(rg), [ty, name, action]) if eq(ty, "accounts") && eq(action, "reprocess") => {
+            let start = match *method {
+                Method::POST => true,
+                Method::GET => false,
+                _ => return Err(RouteError::MethodNotAllowed("GET, POST")),
+            };
+            Ok(ArmRoute::AccountReprocess {
+                subscription,
+                resource_group: rg.to_owned(),
+                name: own(name),
+                start,
+            })
         }
         (None, [ty]) if eq(ty, "deletedAccounts") => {
             list(method, ArmRoute::ListDeletedAccounts { subscription })
