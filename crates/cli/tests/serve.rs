@@ -95,6 +95,35 @@ async fn first_start_initialises_the_data_dir_and_serves_https() {
     );
 }
 
+/// A server killed with SIGKILL leaves a store that redb must repair; the next start must
+/// repair it and serve (a read-only pre-check cannot repair, which once made such a store
+/// look corrupted), and a wrong master key must still be refused after the repair.
+#[tokio::test(flavor = "multi_thread")]
+async fn starts_after_sigkill() {
+    let parent = temp_parent();
+    let data = parent.path().join("data");
+    let mut first = start(&data, &[], &[]);
+    let client = first.client(&[]);
+    for _ in 0..20 {
+        let _ = client
+            .get(format!("https://localhost:{}/readyz", first.port()))
+            .send()
+            .await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = start(&data, &[], &[]);
+    let response = second
+        .client(&[])
+        .get(format!("https://localhost:{}/readyz", second.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, _) = second.stop();
+    assert!(status.success());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn restart_reuses_keys_and_ca() {
     let parent = temp_parent();
