@@ -156,19 +156,27 @@ pub async fn load(
             Ok::<_, String>(latencies)
         }));
     }
+    summarize(tasks, &done).await
+}
+
+/// Waits for the load tasks; returns operations/s and p50/p99 latency (ms).
+pub async fn summarize(
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<f64>, String>>>,
+    done: &AtomicU64,
+) -> Result<(f64, f64, f64), String> {
     let started = Instant::now();
     let mut all = Vec::new();
     for task in tasks {
         all.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let rps = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0.0)
     };
-    Ok((rps, pct(0.50), pct(0.99)))
+    Ok((rate, pct(0.50), pct(0.99)))
 }
 
 /// Runs the HTTP benchmarks.

@@ -184,19 +184,7 @@ async fn load(
             Ok::<_, String>(latencies)
         }));
     }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.map_err(|e| e.to_string())??);
-    }
-    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    all.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Ok((rate, pct(0.50), pct(0.99)))
+    crate::http::summarize(tasks, &done).await
 }
 
 /// Runs the unwrap benchmark.

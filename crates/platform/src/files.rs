@@ -206,16 +206,40 @@ impl Platform {
         })
     }
 
-    /// A file's metadata.
-    pub async fn file(&self, account: &Account, id: &str) -> Result<FileObject, PlatformError> {
-        let (record, _) = self
-            .records
+    async fn existing_record(
+        &self,
+        account: &Account,
+        id: &str,
+    ) -> Result<FileRecord, PlatformError> {
+        self.records
             .get_typed::<FileRecord>(FILES, &record_key(&account.name, id))
             .await?
+            .map(|(r, _)| r)
             .ok_or_else(|| PlatformError::ObjectNotFound {
                 kind: "file",
                 id: id.to_owned(),
-            })?;
+            })
+    }
+
+    /// Opens a file's content by its record.
+    pub(crate) async fn open_record_content(
+        &self,
+        account: &Account,
+        id: &str,
+        record: &FileRecord,
+    ) -> Result<FileContent, PlatformError> {
+        self.open_blob(
+            account,
+            id,
+            &record.blob_key(&account.name, id),
+            record.dek.as_ref(),
+        )
+        .await
+    }
+
+    /// A file's metadata.
+    pub async fn file(&self, account: &Account, id: &str) -> Result<FileObject, PlatformError> {
+        let record = self.existing_record(account, id).await?;
         self.open_record(account, id, &record).await
     }
 
@@ -279,23 +303,9 @@ impl Platform {
         account: &Account,
         id: &str,
     ) -> Result<(FileObject, FileContent), PlatformError> {
-        let (record, _) = self
-            .records
-            .get_typed::<FileRecord>(FILES, &record_key(&account.name, id))
-            .await?
-            .ok_or_else(|| PlatformError::ObjectNotFound {
-                kind: "file",
-                id: id.to_owned(),
-            })?;
+        let record = self.existing_record(account, id).await?;
         let file = self.open_record(account, id, &record).await?;
-        let content = self
-            .open_blob(
-                account,
-                id,
-                &record.blob_key(&account.name, id),
-                record.dek.as_ref(),
-            )
-            .await?;
+        let content = self.open_record_content(account, id, &record).await?;
         Ok((file, content))
     }
 

@@ -271,14 +271,7 @@ impl Platform {
         if current == kek_id && record.kek_id == kek_id {
             return Ok(());
         }
-        let content = self
-            .open_blob(
-                account,
-                id,
-                &record.blob_key(&account.name, id),
-                record.dek.as_ref(),
-            )
-            .await?;
+        let content = self.open_record_content(account, id, &record).await?;
         let dek = content
             .dek
             .as_ref()
