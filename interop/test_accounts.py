@@ -372,3 +372,26 @@ def test_revocation_watcher_and_version_following(keyhold, cmk_vault):
     statuses = [e["result"] for e in entries if e["operation"] == "AccountKeyStatus" and e.get("key") == "watched"]
     assert any("Active -> KeyInaccessible" in s for s in statuses), statuses
     assert any("KeyInaccessible -> Active" in s for s in statuses), statuses
+
+
+def test_foundry_projects_with_the_sdk(keyhold, cmk_vault):
+    from azure.mgmt.cognitiveservices.models import Identity, Project, ProjectProperties
+    rg = create_resource_group(keyhold, "ai-projects-rg", LOCATION)
+    put_account(keyhold, "acct-projects", kind="AIServices", rg=rg, allowProjectManagement=True)
+    client = cs(keyhold)
+    first = client.projects.begin_create(rg, "acct-projects", "proj-a", Project(
+        location=LOCATION, identity=Identity(type="SystemAssigned"),
+        properties=ProjectProperties(display_name="Project A", description="first"))).result()
+    assert first.properties.is_default is True and first.identity.principal_id
+    second = client.projects.begin_create(rg, "acct-projects", "proj-b", Project(
+        location=LOCATION, properties=ProjectProperties(display_name="Project B"))).result()
+    assert second.properties.is_default is False
+    assert sorted(p.name for p in client.projects.list(rg, "acct-projects")) == ["proj-a", "proj-b"]
+    assert client.projects.get(rg, "acct-projects", "proj-a").properties.display_name == "Project A"
+    client.projects.begin_delete(rg, "acct-projects", "proj-b").result()
+    assert [p.name for p in client.projects.list(rg, "acct-projects")] == ["proj-a"]
+    # Projects need a Foundry resource (AIServices with project management).
+    put_account(keyhold, "acct-no-projects", kind="OpenAI", rg=rg)
+    response = requests.put(account_url(keyhold, "acct-no-projects", rg).replace("?", "/projects/p1?"),
+                            headers=admin_headers(keyhold), json={"location": LOCATION, "properties": {}}, timeout=10)
+    assert response.status_code == 400, response.text

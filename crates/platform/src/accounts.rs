@@ -494,6 +494,7 @@ impl Platform {
         let key = name.to_ascii_lowercase();
         let deleted = self.deleted_account(name).await?;
         self.destroy_objects(&deleted.account.name).await?;
+        self.destroy_projects(&deleted.account).await?;
         self.destroy_keks(&deleted.account.name).await?;
         self.records
             .commit(Batch::new().delete(DELETED, &key))

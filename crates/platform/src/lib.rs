@@ -11,6 +11,7 @@ pub mod files;
 mod jsonl;
 pub mod keks;
 pub mod model;
+pub mod projects;
 pub mod reprocess;
 mod watch;
 

@@ -207,7 +207,7 @@ fn parse_encryption(body: EncryptionBody) -> Result<EncryptionRequest, ApiError>
     }
 }
 
-async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let kind = match (
         account.identity.system_assigned,
         !account.identity.user_assigned.is_empty(),
@@ -312,7 +312,7 @@ fn deleted_json(d: &DeletedAccount) -> Value {
 }
 
 /// Records a finished operation and adds the polling headers to `response`.
-async fn with_operation(
+pub(crate) async fn with_operation(
     state: &AppState,
     request: &Head,
     sub: &Subscription,
@@ -346,7 +346,7 @@ async fn with_operation(
     Ok(response)
 }
 
-fn not_found(name: &str, group: &str) -> ApiError {
+pub(crate) fn not_found(name: &str, group: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
@@ -373,6 +373,8 @@ pub async fn handle(
         | ArmRoute::Account { subscription, .. }
         | ArmRoute::AccountKeys { subscription, .. }
         | ArmRoute::AccountReprocess { subscription, .. }
+        | ArmRoute::ListProjects { subscription, .. }
+        | ArmRoute::Project { subscription, .. }
         | ArmRoute::ListDeletedAccounts { subscription }
         | ArmRoute::DeletedAccount { subscription, .. }
         | ArmRoute::AccountOperation { subscription, .. }
@@ -525,6 +527,9 @@ async fn dispatch(
             }
             let [key1, key2] = platform.api_keys(&account).map_err(platform_error)?;
             Ok(json(StatusCode::OK, json!({ "key1": key1, "key2": key2 })))
+        }
+        route @ (ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }) => {
+            super::projects::handle(state, request, body, route, caller, sub).await
         }
         ArmRoute::AccountReprocess {
             resource_group,

@@ -6,6 +6,7 @@
 pub(crate) mod accounts;
 mod authorization;
 mod identities;
+mod projects;
 mod resource_groups;
 mod subscriptions;
 pub mod vaults;
@@ -111,6 +112,8 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::Account { .. }
         | ArmRoute::AccountKeys { .. }
         | ArmRoute::AccountReprocess { .. }
+        | ArmRoute::ListProjects { .. }
+        | ArmRoute::Project { .. }
         | ArmRoute::ListDeletedAccounts { .. }
         | ArmRoute::DeletedAccount { .. }
         | ArmRoute::AccountOperation { .. }

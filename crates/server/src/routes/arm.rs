@@ -153,6 +153,28 @@ pub enum ArmRoute {
         /// True for `regenerateKey`.
         regenerate: bool,
     },
+    /// `GET …/accounts/{account}/projects`
+    ListProjects {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        account: String,
+    },
+    /// `…/accounts/{account}/projects/{name}`
+    Project {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        account: String,
+        /// Project name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
     /// `POST …/accounts/{name}/reprocess` (start) or `GET` (progress).
     AccountReprocess {
         /// Subscription id.
@@ -484,6 +506,23 @@ fn parse_cognitive(
                     regenerate: eq(action, "regenerateKey"),
                 },
             )
+        }
+        (Some(rg), [ty, account, p]) if eq(ty, "accounts") && eq(p, "projects") => list(
+            method,
+            ArmRoute::ListProjects {
+                subscription,
+                resource_group: rg.to_owned(),
+                account: own(account),
+            },
+        ),
+        (Some(rg), [ty, account, p, name]) if eq(ty, "accounts") && eq(p, "projects") => {
+            Ok(ArmRoute::Project {
+                subscription,
+                resource_group: rg.to_owned(),
+                account: own(account),
+                name: own(name),
+                op: resource_op(method)?,
+            })
         }
         (Some(rg), [ty, name, action]) if eq(ty, "accounts") && eq(action, "reprocess") => {
             let start = match *method {

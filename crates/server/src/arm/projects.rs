@@ -1,0 +1,200 @@
+//! `Microsoft.CognitiveServices/accounts/{account}/projects`: Foundry projects, with the same
+//! long-running-operation headers as accounts. Projects inherit their account's encryption.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_platform::Account;
+use keyhold_platform::projects::{Project, ProjectSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::accounts::{not_found, platform_error, with_operation};
+use super::{Head, json, json_body, rfc3339};
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::routes::{ArmRoute, ResourceOp};
+use crate::state::AppState;
+
+const READ: &str = "Microsoft.CognitiveServices/accounts/projects/read";
+const WRITE: &str = "Microsoft.CognitiveServices/accounts/projects/write";
+const DELETE: &str = "Microsoft.CognitiveServices/accounts/projects/delete";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityBody {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesBody {
+    display_name: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProjectBody {
+    identity: Option<IdentityBody>,
+    #[serde(default)]
+    properties: PropertiesBody,
+}
+
+async fn project_json(
+    state: &AppState,
+    account: &Account,
+    project: &Project,
+) -> Result<Value, ApiError> {
+    let id = project.resource_id(account);
+    let identity = match state.identity().managed_identity_for_resource(&id).await? {
+        Some(p) if project.system_assigned => json!({
+            "type": "SystemAssigned", "principalId": p.object_id, "tenantId": p.tenant_id,
+        }),
+        _ => json!({ "type": "None" }),
+    };
+    Ok(json!({
+        "id": id,
+        "name": project.name,
+        "type": "Microsoft.CognitiveServices/accounts/projects",
+        "location": account.location,
+        "identity": identity,
+        "properties": {
+            "displayName": project.display_name,
+            "description": project.description,
+            "isDefault": project.is_default,
+            "provisioningState": "Succeeded",
+            "endpoints": {
+                "AI Foundry API": format!(
+                    "https://{}.{}:{}/api/projects/{}",
+                    account.name.to_ascii_lowercase(),
+                    state.config().ai_domain,
+                    state.public_port(),
+                    project.name
+                ),
+            },
+            "dateCreated": rfc3339(project.created),
+        }
+    }))
+}
+
+/// Dispatches a projects request.
+pub async fn handle(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    route: ArmRoute,
+    caller: &AuthenticatedPrincipal,
+    sub: &Subscription,
+) -> Result<Response, ApiError> {
+    let (group, account_name) = match &route {
+        ArmRoute::ListProjects {
+            resource_group,
+            account,
+            ..
+        }
+        | ArmRoute::Project {
+            resource_group,
+            account,
+            ..
+        } => (resource_group.clone(), account.clone()),
+        _ => {
+            return Err(ApiError::no_route(
+                request.method().as_str(),
+                request.uri().path(),
+            ));
+        }
+    };
+    let platform = state.platform();
+    let account = match platform.account(&account_name).await {
+        Ok(a) if a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(&group) => a,
+        _ => return Err(not_found(&account_name, &group)),
+    };
+    let account_id = account.resource_id();
+    match route {
+        ArmRoute::ListProjects { .. } => {
+            authorize(state, caller, &account_id, READ).await?;
+            let mut value = Vec::new();
+            for p in platform
+                .list_projects(&account)
+                .await
+                .map_err(platform_error)?
+            {
+                value.push(project_json(state, &account, &p).await?);
+            }
+            Ok(json(StatusCode::OK, json!({ "value": value })))
+        }
+        ArmRoute::Project { name, op, .. } => {
+            let id = format!("{account_id}/projects/{name}");
+            match op {
+                ResourceOp::Get | ResourceOp::Head => {
+                    authorize(state, caller, &id, READ).await?;
+                    let p = platform.project(&account, &name).await.map_err(|_| {
+                        ApiError::new(
+                            StatusCode::NOT_FOUND,
+                            "ResourceNotFound",
+                            format!("Project {name} was not found in account {}.", account.name),
+                        )
+                    })?;
+                    Ok(json(
+                        StatusCode::OK,
+                        project_json(state, &account, &p).await?,
+                    ))
+                }
+                ResourceOp::Put | ResourceOp::Patch => {
+                    authorize(state, caller, &id, WRITE).await?;
+                    let body: ProjectBody = json_body(state, body).await?;
+                    let system_assigned = match body.identity {
+                        None => None,
+                        Some(i) => match i.kind.to_ascii_lowercase().as_str() {
+                            "systemassigned" => Some(true),
+                            "none" => Some(false),
+                            other => {
+                                return Err(ApiError::bad_request(
+                                    "InvalidIdentityType",
+                                    format!(
+                                        "project identity.type {other:?} is invalid: use SystemAssigned or None"
+                                    ),
+                                ));
+                            }
+                        },
+                    };
+                    let spec = ProjectSpec {
+                        display_name: body.properties.display_name,
+                        description: body.properties.description,
+                        system_assigned,
+                    };
+                    let (project, created) = platform
+                        .put_project(&account, &name, spec)
+                        .await
+                        .map_err(platform_error)?;
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    let response = json(status, project_json(state, &account, &project).await?);
+                    with_operation(state, request, sub, &account.location, response).await
+                }
+                ResourceOp::Delete => {
+                    authorize(state, caller, &id, DELETE).await?;
+                    if platform
+                        .delete_project(&account, &name)
+                        .await
+                        .map_err(platform_error)?
+                    {
+                        let response = crate::app::empty(StatusCode::ACCEPTED);
+                        with_operation(state, request, sub, &account.location, response).await
+                    } else {
+                        Ok(crate::app::empty(StatusCode::NO_CONTENT))
+                    }
+                }
+            }
+        }
+        _ => Err(ApiError::no_route(
+            request.method().as_str(),
+            request.uri().path(),
+        )),
+    }
+}
