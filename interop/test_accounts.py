@@ -224,8 +224,11 @@ def test_vault_rules(keyhold, cmk_vault):
     refused(set_encryption(keyhold, "acct-vaults", cmk(keyhold, "ai-kv-east", "cmk")), "CmkVaultRegionMismatch")
     # Vault URIs that resolve to no vault.
     refused(set_encryption(keyhold, "acct-vaults", cmk(keyhold, "no-such-kv", "cmk")), "InvalidKeyVaultUri")
-    refused(set_encryption(keyhold, "acct-vaults", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
-        "keyVaultUri": "https://kv.example.com/", "keyName": "cmk"}}), "InvalidKeyVaultUri")
+    # A remote vault host that does not resolve: a clear error, nothing changed.
+    unreachable = set_encryption(keyhold, "acct-vaults", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+        "keyVaultUri": "https://kv.example.invalid/", "keyName": "cmk"}})
+    assert unreachable.status_code == 502, unreachable.text
+    assert unreachable.json()["error"]["code"] == "KeyVaultUnreachable", unreachable.text
     assert encryption_of(keyhold, "acct-vaults")["keySource"] == "Microsoft.CognitiveServices"
 
     # Accepted counterparts: a firewall that lets trusted services through; RBAC for AIServices.

@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Largest file the Files API accepts, in bytes (env KEYHOLD_MAX_FILE_BYTES, default 8 GiB).
     #[arg(long, value_name = "BYTES")]
     max_file_bytes: Option<u64>,
+    /// Extra CA certificates (PEM) trusted for remote vaults named in keyVaultUri
+    /// (env KEYHOLD_VAULT_CA_FILE).
+    #[arg(long, value_name = "FILE")]
+    vault_ca_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -86,6 +90,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             key_check_interval_secs: self.key_check_interval_secs,
             max_file_bytes: self.max_file_bytes,
+            vault_ca_file: self.vault_ca_file,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,

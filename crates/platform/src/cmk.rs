@@ -35,6 +35,10 @@ pub struct VaultFacts {
     pub firewall_denies: bool,
     /// Firewall lets trusted services through.
     pub trusted_services_bypass: bool,
+    /// A vault of another keyhold (or Azure): only what its data plane shows is known, so the
+    /// management-plane rules (tenant, region, group, RBAC mode, firewall) cannot be checked
+    /// and purge protection is read from the key's `recoveryLevel`.
+    pub remote: bool,
 }
 
 /// What a probe learned about the key (through the identity's own calls).
@@ -52,6 +56,8 @@ pub struct KeyFacts {
     pub in_validity: bool,
     /// Has wrapKey and unwrapKey.
     pub wraps: bool,
+    /// Purge protection as the key's `recoveryLevel` shows it (no `Purgeable`).
+    pub purge_protected: Option<bool>,
 }
 
 /// Access to vaults, implemented by the server over HTTPS.
@@ -175,42 +181,17 @@ pub async fn check(
         });
     }
     let facts = access.vault_facts(&base).await?;
-    if facts.tenant_id != account.tenant_id {
-        return Err(PlatformError::CmkVaultTenantMismatch(vault));
-    }
-    if !facts.location.eq_ignore_ascii_case(&account.location) {
-        return Err(PlatformError::CmkVaultRegionMismatch {
-            vault,
-            vault_location: facts.location,
-            account_location: account.location.clone(),
-        });
-    }
-    if account.is_foundry()
-        && (facts.subscription_id != account.subscription_id
-            || !facts
-                .resource_group
-                .eq_ignore_ascii_case(&account.resource_group))
-    {
-        return Err(PlatformError::CmkVaultResourceGroupMismatch {
-            vault,
-            vault_group: facts.resource_group,
-            account_group: account.resource_group.clone(),
-        });
-    }
-    if !facts.purge_protection {
-        return Err(PlatformError::CmkVaultPurgeProtectionRequired(vault));
-    }
-    if account.kind == "OpenAI" && facts.rbac_authorization {
-        return Err(PlatformError::CmkVaultRbacNotSupported(vault));
-    }
-    if facts.firewall_denies && !facts.trusted_services_bypass {
-        return Err(PlatformError::CmkVaultFirewallBlocksTrustedServices(vault));
+    if !facts.remote {
+        check_vault(account, &vault, &facts)?;
     }
     let identity =
         identity.ok_or_else(|| PlatformError::CmkIdentityMissing(account.name.clone()))?;
     let key = access
         .probe(&identity, &base, &key_name, key_version.as_deref())
         .await?;
+    if facts.remote && key.purge_protected != Some(true) {
+        return Err(PlatformError::CmkVaultPurgeProtectionRequired(vault));
+    }
     check_key(&key_name, &key)?;
     let previous_versions = match current {
         Encryption::Cmk(c) if c.active_version != key.version => {
@@ -234,6 +215,44 @@ pub async fn check(
         status_reason: None,
         checked: crate::Platform::now(),
     })
+}
+
+/// The management-plane rules of a local vault: tenant, region, Foundry group, purge
+/// protection, RBAC mode (OpenAI), firewall.
+fn check_vault(account: &Account, vault: &str, facts: &VaultFacts) -> Result<(), PlatformError> {
+    let vault = vault.to_owned();
+    if facts.tenant_id != account.tenant_id {
+        return Err(PlatformError::CmkVaultTenantMismatch(vault));
+    }
+    if !facts.location.eq_ignore_ascii_case(&account.location) {
+        return Err(PlatformError::CmkVaultRegionMismatch {
+            vault,
+            vault_location: facts.location.clone(),
+            account_location: account.location.clone(),
+        });
+    }
+    if account.is_foundry()
+        && (facts.subscription_id != account.subscription_id
+            || !facts
+                .resource_group
+                .eq_ignore_ascii_case(&account.resource_group))
+    {
+        return Err(PlatformError::CmkVaultResourceGroupMismatch {
+            vault,
+            vault_group: facts.resource_group.clone(),
+            account_group: account.resource_group.clone(),
+        });
+    }
+    if !facts.purge_protection {
+        return Err(PlatformError::CmkVaultPurgeProtectionRequired(vault));
+    }
+    if account.kind == "OpenAI" && facts.rbac_authorization {
+        return Err(PlatformError::CmkVaultRbacNotSupported(vault));
+    }
+    if facts.firewall_denies && !facts.trusted_services_bypass {
+        return Err(PlatformError::CmkVaultFirewallBlocksTrustedServices(vault));
+    }
+    Ok(())
 }
 
 /// The key rules: RSA or RSA-HSM, 2048 bits, enabled, within nbf/exp, wrapKey and unwrapKey.

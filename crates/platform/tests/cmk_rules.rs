@@ -102,6 +102,7 @@ fn scripted(tenant: Uuid) -> Scripted {
             rbac_authorization: false,
             firewall_denies: false,
             trusted_services_bypass: true,
+            remote: false,
         },
         key: KeyFacts {
             kty: "RSA".into(),
@@ -110,6 +111,7 @@ fn scripted(tenant: Uuid) -> Scripted {
             enabled: true,
             in_validity: true,
             wraps: true,
+            purge_protected: Some(true),
         },
     }
 }

@@ -62,6 +62,8 @@ pub struct ConfigLayer {
     pub key_check_interval_secs: Option<u64>,
     /// Largest file the Files API accepts, in bytes.
     pub max_file_bytes: Option<u64>,
+    /// Extra CA certificates (PEM) trusted for remote vault hosts.
+    pub vault_ca_file: Option<PathBuf>,
     /// Token audience of the management plane.
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
@@ -134,6 +136,8 @@ pub struct Config {
     pub key_check_interval_secs: u64,
     /// Largest file the Files API accepts (default 8 GiB).
     pub max_file_bytes: u64,
+    /// Extra CA certificates trusted for remote vault hosts.
+    pub vault_ca_file: Option<PathBuf>,
     /// Token audience of the management plane (no trailing slash).
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
@@ -200,6 +204,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_MAX_BODY_BYTES", "max_body_bytes"),
     ("KEYHOLD_KEY_CHECK_INTERVAL_SECS", "key_check_interval_secs"),
     ("KEYHOLD_MAX_FILE_BYTES", "max_file_bytes"),
+    ("KEYHOLD_VAULT_CA_FILE", "vault_ca_file"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
     // Read by client commands (`keyhold login` and friends), not by the server.
@@ -275,6 +280,7 @@ impl ConfigLayer {
                             reason: format!("{value:?} is not a whole number of bytes"),
                         })?)
                 }
+                "vault_ca_file" => layer.vault_ca_file = Some(PathBuf::from(value)),
                 "max_file_bytes" => {
                     layer.max_file_bytes =
                         Some(value.parse().map_err(|_| ConfigError::Invalid {
@@ -314,6 +320,7 @@ impl ConfigLayer {
                 .key_check_interval_secs
                 .or(self.key_check_interval_secs),
             max_file_bytes: higher.max_file_bytes.or(self.max_file_bytes),
+            vault_ca_file: higher.vault_ca_file.or(self.vault_ca_file),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
@@ -460,6 +467,7 @@ impl Config {
             max_body_bytes,
             key_check_interval_secs,
             max_file_bytes,
+            vault_ca_file: layer.vault_ca_file,
             management_audience,
             ai_audience,
             trusted_issuers,

@@ -21,25 +21,30 @@ pub struct HttpsKeyVaultAccess {
     http: reqwest::Client,
     vault_domain: String,
     vault_scope: String,
+    local_port: u16,
 }
 
 impl HttpsKeyVaultAccess {
-    /// `ca_pem`: the CA to trust for vault hosts (the development CA), or system roots.
+    /// `ca_pems`: CAs to trust for vault hosts (this server's development CA, and the CAs of
+    /// remote vaults from `vault_ca_file`), besides the system roots. `local_port` is this
+    /// server's port: a vault host on it is one of this server's vaults; others are remote.
     pub fn new(
         identity: Arc<Identity>,
         vaults: Arc<Vaults>,
         vault_domain: &str,
         vault_audience: &str,
-        ca_pem: Option<&[u8]>,
+        ca_pems: &[Vec<u8>],
+        local_port: u16,
     ) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .https_only(true)
             .dns_resolver(Arc::new(keyhold_client::LocalhostResolver))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10));
-        if let Some(pem) = ca_pem {
-            let ca = reqwest::Certificate::from_pem(pem).map_err(|e| e.to_string())?;
-            builder = builder.add_root_certificate(ca);
+        for pem in ca_pems {
+            for ca in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())? {
+                builder = builder.add_root_certificate(ca);
+            }
         }
         Ok(Self {
             identity,
@@ -47,22 +52,35 @@ impl HttpsKeyVaultAccess {
             http: builder.build().map_err(|e| e.to_string())?,
             vault_domain: vault_domain.to_ascii_lowercase(),
             vault_scope: format!("{vault_audience}/.default"),
+            local_port,
         })
     }
 
+    /// Whether `base` names one of this server's vaults (its vault domain and its port).
+    fn is_local(&self, base: &str) -> bool {
+        let authority = base
+            .strip_prefix("https://")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().unwrap_or(0)),
+            None => (authority, 443),
+        };
+        host.to_ascii_lowercase()
+            .ends_with(&format!(".{}", self.vault_domain))
+            && port == self.local_port
+    }
+
+    /// The vault's name: the first label of its host.
     fn vault_name<'a>(&self, base: &'a str) -> Result<&'a str, PlatformError> {
         let host = base
             .strip_prefix("https://")
             .and_then(|r| r.split(['/', ':']).next())
             .unwrap_or_default();
-        match host
-            .to_ascii_lowercase()
-            .strip_suffix(&format!(".{}", self.vault_domain))
-        {
-            Some(label) if !label.is_empty() && !label.contains('.') => Ok(&host[..label.len()]),
+        match host.split_once('.') {
+            Some((label, rest)) if !label.is_empty() && !rest.is_empty() => Ok(label),
             _ => Err(PlatformError::InvalidKeyVaultUri(format!(
-                "{base} is not a vault of this keyhold (vault hosts are {{name}}.{}); remote vaults are not supported yet",
-                self.vault_domain
+                "{base} does not name a vault host ({{name}}.{{vault-domain}})"
             ))),
         }
     }
@@ -204,6 +222,20 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
 
     async fn vault_facts(&self, vault_uri: &str) -> Result<VaultFacts, PlatformError> {
         let name = self.vault_name(vault_uri)?;
+        if !self.is_local(vault_uri) {
+            return Ok(VaultFacts {
+                name: name.to_ascii_lowercase(),
+                tenant_id: uuid::Uuid::nil(),
+                subscription_id: uuid::Uuid::nil(),
+                resource_group: String::new(),
+                location: String::new(),
+                purge_protection: false,
+                rbac_authorization: false,
+                firewall_denies: false,
+                trusted_services_bypass: true,
+                remote: true,
+            });
+        }
         let vault = self.vaults.vault(name).await.map_err(|_| {
             PlatformError::InvalidKeyVaultUri(format!("Key vault {name} does not exist."))
         })?;
@@ -223,6 +255,7 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
                 .network_acls
                 .bypass
                 .eq_ignore_ascii_case("AzureServices"),
+            remote: false,
         })
     }
 
@@ -280,6 +313,9 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
             in_validity: attributes["nbf"].as_u64().is_none_or(|nbf| nbf <= now)
                 && attributes["exp"].as_u64().is_none_or(|exp| exp > now),
             wraps: ops.contains(&"wrapKey") && ops.contains(&"unwrapKey"),
+            purge_protected: attributes["recoveryLevel"]
+                .as_str()
+                .map(|level| !level.contains("Purgeable")),
         };
         let usable =
             facts.enabled && facts.in_validity && facts.wraps && facts.kty.starts_with("RSA");

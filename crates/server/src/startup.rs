@@ -168,18 +168,23 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     ));
     let audit = keyhold_vault::AuditLog::start(store.records.clone());
     spawn_vault_maintenance(vaults.clone());
-    let ca_pem = match &prepared_tls.ca_pem {
-        Some(path) => Some(std::fs::read(path).map_err(|e| {
-            StartupError::Serve(format!("cannot read the CA {}: {e}", path.display()))
-        })?),
-        None => None,
-    };
+    let mut vault_cas = Vec::new();
+    for path in prepared_tls
+        .ca_pem
+        .iter()
+        .chain(config.vault_ca_file.iter())
+    {
+        vault_cas.push(std::fs::read(path).map_err(|e| {
+            StartupError::Serve(format!("cannot read the CA file {}: {e}", path.display()))
+        })?);
+    }
     let access = crate::key_access::HttpsKeyVaultAccess::new(
         identity.clone(),
         vaults.clone(),
         &config.vault_domain,
         &config.vault_audience(),
-        ca_pem.as_deref(),
+        &vault_cas,
+        port,
     )
     .map_err(StartupError::Serve)?;
     let platform = Arc::new(keyhold_platform::Platform::new(
