@@ -83,7 +83,7 @@ fn normalize_location(location: &str) -> String {
 }
 
 impl Platform {
-    fn new_api_keys(&self, name: &str) -> Result<[String; 2], PlatformError> {
+    pub(crate) fn new_api_keys(&self, name: &str) -> Result<[String; 2], PlatformError> {
         let one = |slot: u8| -> Result<String, PlatformError> {
             let key = hex::encode(keyhold_crypto::random_bytes(16)?);
             Ok(hex::encode(self.master.seal(
@@ -164,6 +164,7 @@ impl Platform {
         for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
             let a: Account = decode(&record.value)?;
             if a.subscription_id == subscription
+                && a.workspace.is_none()
                 && group.is_none_or(|g| a.resource_group.eq_ignore_ascii_case(g))
             {
                 out.push(a);
@@ -285,7 +286,8 @@ impl Platform {
         let key = name.to_ascii_lowercase();
         let existing = self.records.get_typed::<Account>(ACCOUNTS, &key).await?;
         if let Some((a, _)) = &existing
-            && (a.subscription_id != spec.subscription_id
+            && (a.workspace.is_some()
+                || a.subscription_id != spec.subscription_id
                 || !a.resource_group.eq_ignore_ascii_case(&spec.resource_group))
         {
             return Err(PlatformError::AccountNameTaken(name.to_owned()));
@@ -344,6 +346,7 @@ impl Platform {
                     sealed_keys: self.new_api_keys(name)?,
                     created: Self::now(),
                     current_kek: None,
+                    workspace: None,
                 };
                 (account, None, true, None)
             }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod projects;
 pub mod reprocess;
 mod watch;
+pub mod workspaces;
 
 use std::sync::Arc;
 
@@ -27,7 +28,9 @@ use keyhold_store::{BlobStore, RecordStore};
 pub use accounts::{AccountSpec, EncryptionRequest, RETENTION_SECS, validate_account_name};
 pub use cmk::{CmkRequest, KeyFacts, KeyVaultAccess, VaultFacts};
 pub use error::PlatformError;
-pub use model::{Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption};
+pub use model::{
+    Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption, WorkspaceSettings,
+};
 pub use watch::Transition;
 
 /// The platform service.

@@ -110,6 +110,26 @@ pub struct Account {
     /// The KEK new data is encrypted under.
     #[serde(default)]
     pub current_kek: Option<String>,
+    /// Set for Azure Machine Learning workspaces (hubs and their projects), which share the
+    /// account machinery (identities, key hierarchy, revocation) under another resource type.
+    #[serde(default)]
+    pub workspace: Option<WorkspaceSettings>,
+}
+
+/// What a hub or hub project adds to an account record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceSettings {
+    /// `enableServiceSideCMKEncryption` (default true): data stays service-side under
+    /// document-level CMK; false (legacy) puts it in a managed resource group.
+    pub service_side_cmk: bool,
+    /// `hbiWorkspace`: scratch is never written in plaintext, even transiently.
+    pub hbi: bool,
+    /// The legacy managed resource group, when there is one.
+    pub managed_resource_group: Option<String>,
+    /// For kind Project: the hub's resource id.
+    pub hub_resource_id: Option<String>,
+    /// Display name.
+    pub friendly_name: String,
 }
 impl Versioned for Account {
     const KIND: &'static str = "platform.account";
@@ -119,8 +139,13 @@ impl Versioned for Account {
 impl Account {
     /// The ARM resource id.
     pub fn resource_id(&self) -> String {
+        let provider = if self.workspace.is_some() {
+            "Microsoft.MachineLearningServices/workspaces"
+        } else {
+            "Microsoft.CognitiveServices/accounts"
+        };
         format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.CognitiveServices/accounts/{}",
+            "/subscriptions/{}/resourceGroups/{}/providers/{provider}/{}",
             self.subscription_id, self.resource_group, self.name
         )
     }

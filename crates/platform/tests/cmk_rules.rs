@@ -72,6 +72,7 @@ fn account(tenant: Uuid) -> Account {
         sealed_keys: [String::new(), String::new()],
         created: 0,
         current_kek: None,
+        workspace: None,
     }
 }
 

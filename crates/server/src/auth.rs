@@ -138,6 +138,7 @@ pub async fn authorize(
     scope: &str,
     action: &str,
 ) -> Result<(), ApiError> {
+    deny_in_managed_group(state, scope, action).await?;
     let allowed = state
         .identity()
         .check_access(caller.principal.object_id, scope, action)
@@ -155,6 +156,45 @@ pub async fn authorize(
             caller.principal.client_id, caller.principal.object_id
         ),
     ))
+}
+
+/// A managed resource group (a legacy hub's) is read-only to users: only keyhold changes what
+/// is in it, and it goes away with the hub that owns it.
+async fn deny_in_managed_group(
+    state: &AppState,
+    scope: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    if action.ends_with("/read") {
+        return Ok(());
+    }
+    let parts: Vec<&str> = scope.split('/').filter(|p| !p.is_empty()).collect();
+    let (Some(sub), Some(at)) = (
+        parts.get(1),
+        parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case("resourceGroups")),
+    ) else {
+        return Ok(());
+    };
+    let Some(group) = parts.get(at + 1) else {
+        return Ok(());
+    };
+    let Ok(sub) = Uuid::parse_str(sub) else {
+        return Ok(());
+    };
+    if let Ok(rg) = state.identity().resource_group(sub, group).await
+        && let Some(owner) = rg.managed_by
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "DenyAssignmentAuthorizationFailed",
+            format!(
+                "Resource group '{group}' is managed by {owner} and is read-only: action '{action}' is denied."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The identity layer's mapping to wire errors.

@@ -314,7 +314,6 @@ fn deleted_json(d: &DeletedAccount) -> Value {
 /// Records a finished operation and adds the polling headers to `response`.
 pub(crate) async fn with_operation(
     state: &AppState,
-    request: &Head,
     sub: &Subscription,
     location: &str,
     mut response: Response,
@@ -331,9 +330,8 @@ pub(crate) async fn with_operation(
         .records()
         .put_typed(OPERATIONS, &id, &op, Precondition::Absent)
         .await?;
-    let version = crate::api_version::query_param(request.uri(), "api-version").unwrap_or_default();
     let url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/{id}?api-version={version}",
+        "{}/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/{id}?api-version=2025-09-01",
         state.service_url(),
         sub.id
     );
@@ -401,7 +399,9 @@ async fn dispatch(
     let platform = state.platform();
     let sub_scope = format!("/subscriptions/{}", sub.id);
     let in_group = |a: &Account, rg: &str| {
-        a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(rg)
+        a.workspace.is_none()
+            && a.subscription_id == sub.id
+            && a.resource_group.eq_ignore_ascii_case(rg)
     };
     match route {
         ArmRoute::ListAccounts { resource_group, .. } => {
@@ -475,7 +475,7 @@ async fn dispatch(
                         StatusCode::OK
                     };
                     let response = json(status, account_json(state, &account).await?);
-                    with_operation(state, request, sub, &account.location, response).await
+                    with_operation(state, sub, &account.location, response).await
                 }
                 ResourceOp::Delete => {
                     authorize(state, caller, &resource_id, DELETE).await?;
@@ -486,7 +486,7 @@ async fn dispatch(
                                 .await
                                 .map_err(platform_error)?;
                             let response = crate::app::empty(StatusCode::ACCEPTED);
-                            with_operation(state, request, sub, &a.location, response).await
+                            with_operation(state, sub, &a.location, response).await
                         }
                         _ => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
                     }
@@ -609,8 +609,7 @@ async fn dispatch(
                     .await
                     .map_err(platform_error)?;
                 let response = crate::app::empty(StatusCode::ACCEPTED);
-                return with_operation(state, request, sub, &deleted.account.location, response)
-                    .await;
+                return with_operation(state, sub, &deleted.account.location, response).await;
             }
             authorize(state, caller, &sub_scope, DELETED_READ).await?;
             Ok(json(StatusCode::OK, deleted_json(&deleted)))

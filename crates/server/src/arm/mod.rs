@@ -10,6 +10,7 @@ mod projects;
 mod resource_groups;
 mod subscriptions;
 pub mod vaults;
+mod workspaces;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -108,6 +109,9 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::DeletedVault { .. }
         | ArmRoute::PurgeDeletedVault { .. }
         | ArmRoute::CheckVaultName { .. }) => vaults::handle(state, request, body, route).await,
+        route @ (ArmRoute::ListWorkspaces { .. } | ArmRoute::Workspace { .. }) => {
+            workspaces::handle(state, request, body, route).await
+        }
         route @ (ArmRoute::ListAccounts { .. }
         | ArmRoute::Account { .. }
         | ArmRoute::AccountKeys { .. }

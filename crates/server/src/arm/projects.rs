@@ -175,7 +175,7 @@ pub async fn handle(
                         StatusCode::OK
                     };
                     let response = json(status, project_json(state, &account, &project).await?);
-                    with_operation(state, request, sub, &account.location, response).await
+                    with_operation(state, sub, &account.location, response).await
                 }
                 ResourceOp::Delete => {
                     authorize(state, caller, &id, DELETE).await?;
@@ -185,7 +185,7 @@ pub async fn handle(
                         .map_err(platform_error)?
                     {
                         let response = crate::app::empty(StatusCode::ACCEPTED);
-                        with_operation(state, request, sub, &account.location, response).await
+                        with_operation(state, sub, &account.location, response).await
                     } else {
                         Ok(crate::app::empty(StatusCode::NO_CONTENT))
                     }

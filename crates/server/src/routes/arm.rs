@@ -153,6 +153,24 @@ pub enum ArmRoute {
         /// True for `regenerateKey`.
         regenerate: bool,
     },
+    /// `GET …/providers/Microsoft.MachineLearningServices/workspaces` (by subscription or group)
+    ListWorkspaces {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group, when listing one group.
+        resource_group: Option<String>,
+    },
+    /// `…/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}`
+    Workspace {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Workspace name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
     /// `GET …/accounts/{account}/projects`
     ListProjects {
         /// Subscription id.
@@ -322,6 +340,19 @@ fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, Ro
         && eq(ns, "Microsoft.KeyVault")
     {
         return parse_key_vault(method, sub, Some(rg), rest);
+    }
+    if let [_, sub, p, ns, rest @ ..] = segments
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.MachineLearningServices")
+    {
+        return parse_workspaces(method, sub, None, rest);
+    }
+    if let [_, sub, rgs, rg, p, ns, rest @ ..] = segments
+        && eq(rgs, "resourcegroups")
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.MachineLearningServices")
+    {
+        return parse_workspaces(method, sub, Some(rg), rest);
     }
     if let [_, sub, p, ns, rest @ ..] = segments
         && eq(p, "providers")
@@ -582,6 +613,32 @@ fn parse_cognitive(
                 approve: true,
             },
         ),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+/// `Microsoft.MachineLearningServices` paths (hub and project workspaces).
+fn parse_workspaces(
+    method: &Method,
+    subscription: &str,
+    group: Option<&str>,
+    rest: &[&str],
+) -> Result<ArmRoute, RouteError> {
+    let subscription = subscription.to_owned();
+    match (group, rest) {
+        (_, [ty]) if eq(ty, "workspaces") => list(
+            method,
+            ArmRoute::ListWorkspaces {
+                subscription,
+                resource_group: group.map(str::to_owned),
+            },
+        ),
+        (Some(rg), [ty, name]) if eq(ty, "workspaces") => Ok(ArmRoute::Workspace {
+            subscription,
+            resource_group: rg.to_owned(),
+            name: (*name).to_owned(),
+            op: resource_op(method)?,
+        }),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -896,6 +953,28 @@ mod tests {
                     subscription: s.into(),
                     kind: "SpeechServices".into(),
                     approve: true,
+                })),
+            ),
+            (
+                Method::PUT,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/hub1"
+                ),
+                Some(Ok(ArmRoute::Workspace {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "hub1".into(),
+                    op: ResourceOp::Put,
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/providers/microsoft.machinelearningservices/workspaces"
+                ),
+                Some(Ok(ArmRoute::ListWorkspaces {
+                    subscription: s.into(),
+                    resource_group: None,
                 })),
             ),
             (Method::GET, "/healthz".into(), None),

@@ -1,0 +1,346 @@
+//! `Microsoft.MachineLearningServices/workspaces`: Azure AI hubs (kind `Hub`) and hub projects
+//! (kind `Project`), with hub encryption (`keyVaultProperties{keyVaultArmId, keyIdentifier,
+//! identityClientId}`), `enableServiceSideCMKEncryption` and `hbiWorkspace`. Long-running
+//! operations as for accounts.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyhold_platform::workspaces::WorkspaceSpec;
+use keyhold_platform::{Account, AccountIdentity, CmkRequest, Encryption};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::accounts::{identity_json, platform_error, with_operation};
+use super::{Head, caller_for_subscription, json, json_body, rfc3339};
+use crate::api_version::require;
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::routes::{ArmRoute, ResourceOp};
+use crate::state::AppState;
+
+/// `Microsoft.MachineLearningServices` api-versions keyhold answers.
+pub const ML_VERSIONS: &[&str] = &[
+    "2023-10-01",
+    "2024-04-01",
+    "2024-10-01",
+    "2025-01-01-preview",
+    "2025-04-01",
+    "2025-06-01",
+    "2025-09-01",
+];
+
+const READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
+const WRITE: &str = "Microsoft.MachineLearningServices/workspaces/write";
+const DELETE: &str = "Microsoft.MachineLearningServices/workspaces/delete";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    user_assigned_identities: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct KeyVaultBody {
+    key_vault_arm_id: Option<String>,
+    key_identifier: Option<String>,
+    identity_client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EncryptionBody {
+    status: Option<String>,
+    #[serde(default)]
+    key_vault_properties: Option<KeyVaultBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PropertiesBody {
+    friendly_name: Option<String>,
+    encryption: Option<EncryptionBody>,
+    #[serde(rename = "enableServiceSideCMKEncryption")]
+    service_side_cmk: Option<bool>,
+    hbi_workspace: Option<bool>,
+    hub_resource_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WorkspaceBody {
+    location: Option<String>,
+    kind: Option<String>,
+    identity: Option<IdentityBody>,
+    #[serde(default)]
+    properties: PropertiesBody,
+}
+
+fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
+    let kind: String = body.kind.chars().filter(|c| !c.is_whitespace()).collect();
+    let (system, user) = match kind.to_ascii_lowercase().as_str() {
+        "none" => (false, false),
+        "systemassigned" => (true, false),
+        "userassigned" => (false, true),
+        "systemassigned,userassigned" => (true, true),
+        _ => {
+            return Err(ApiError::bad_request(
+                "InvalidIdentityType",
+                format!("identity.type {:?} is invalid", body.kind),
+            ));
+        }
+    };
+    Ok(AccountIdentity {
+        system_assigned: system,
+        user_assigned: if user {
+            body.user_assigned_identities.into_keys().collect()
+        } else {
+            vec![]
+        },
+    })
+}
+
+async fn workspace_json(state: &AppState, ws: &Account) -> Result<Value, ApiError> {
+    let settings = ws.workspace.clone().unwrap_or_default();
+    let encryption = match &ws.encryption {
+        Encryption::Mmk => json!({ "status": "Disabled" }),
+        Encryption::Cmk(c) => json!({
+            "status": "Enabled",
+            "keyVaultProperties": {
+                "keyVaultArmId": state.vaults().vault(&c.vault).await.map(|v| v.resource_id()).unwrap_or_default(),
+                "keyIdentifier": format!("{}keys/{}/{}", c.key_vault_uri, c.key_name, c.key_version.clone().unwrap_or_default()),
+                "identityClientId": c.identity_client_id,
+            },
+            "activeKeyVersion": c.active_version,
+            "keyStatus": c.status,
+            "keyStatusReason": c.status_reason,
+        }),
+    };
+    let mut properties = json!({
+        "friendlyName": settings.friendly_name,
+        "provisioningState": "Succeeded",
+        "hbiWorkspace": settings.hbi,
+        "enableServiceSideCMKEncryption": settings.service_side_cmk,
+        "encryption": encryption,
+        "creationTime": rfc3339(ws.created),
+    });
+    if let Some(group) = &settings.managed_resource_group {
+        properties["managedResourceGroup"] = format!(
+            "/subscriptions/{}/resourceGroups/{group}",
+            ws.subscription_id
+        )
+        .into();
+    }
+    if let Some(hub) = &settings.hub_resource_id {
+        properties["hubResourceId"] = hub.clone().into();
+    }
+    Ok(json!({
+        "id": ws.resource_id(),
+        "name": ws.name,
+        "type": "Microsoft.MachineLearningServices/workspaces",
+        "location": ws.location,
+        "kind": ws.kind,
+        "sku": { "name": "Basic", "tier": "Basic" },
+        "identity": identity_json(state, ws).await?,
+        "properties": properties,
+    }))
+}
+
+fn cmk_request(
+    body: Option<EncryptionBody>,
+) -> Result<(Option<bool>, Option<CmkRequest>), ApiError> {
+    let Some(body) = body else {
+        return Ok((None, None));
+    };
+    let enabled = match body
+        .status
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("enabled") => true,
+        Some("disabled") | None => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "InvalidEncryptionStatus",
+                format!("encryption.status {other:?} is invalid: use Enabled or Disabled"),
+            ));
+        }
+    };
+    if !enabled {
+        return Ok((Some(false), None));
+    }
+    let kv = body.key_vault_properties.unwrap_or_default();
+    let key = kv.key_identifier.filter(|k| !k.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(
+            "InvalidKeyVaultUri",
+            "keyVaultProperties.keyIdentifier is required",
+        )
+    })?;
+    // keyVaultArmId and keyIdentifier must name the same vault.
+    if let Some(arm) = &kv.key_vault_arm_id {
+        let arm_vault = arm
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let uri_vault = key
+            .strip_prefix("https://")
+            .and_then(|r| r.split('.').next())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if arm_vault != uri_vault {
+            return Err(ApiError::bad_request(
+                "InvalidKeyVaultUri",
+                format!(
+                    "keyVaultArmId names vault {arm_vault} but keyIdentifier names {uri_vault}"
+                ),
+            ));
+        }
+    }
+    Ok((
+        Some(true),
+        Some(CmkRequest {
+            key_vault_uri: key,
+            key_name: None,
+            key_version: None,
+            identity_client_id: kv.identity_client_id,
+        }),
+    ))
+}
+
+/// Dispatches a workspace request.
+pub async fn handle(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    route: ArmRoute,
+) -> Result<Response, ApiError> {
+    require(
+        request.uri(),
+        "Microsoft.MachineLearningServices",
+        ML_VERSIONS,
+    )?;
+    let subscription = match &route {
+        ArmRoute::ListWorkspaces { subscription, .. }
+        | ArmRoute::Workspace { subscription, .. } => subscription.clone(),
+        _ => {
+            return Err(ApiError::no_route(
+                request.method().as_str(),
+                request.uri().path(),
+            ));
+        }
+    };
+    let (caller, sub) = caller_for_subscription(state, request, &subscription).await?;
+    let platform = state.platform();
+    let sub_scope = format!("/subscriptions/{}", sub.id);
+    match route {
+        ArmRoute::ListWorkspaces { resource_group, .. } => {
+            let scope = match &resource_group {
+                Some(rg) => format!("{sub_scope}/resourceGroups/{rg}"),
+                None => sub_scope.clone(),
+            };
+            authorize(state, &caller, &scope, READ).await?;
+            let mut value = Vec::new();
+            for ws in platform
+                .list_workspaces(sub.id, resource_group.as_deref())
+                .await
+                .map_err(platform_error)?
+            {
+                value.push(workspace_json(state, &ws).await?);
+            }
+            Ok(json(StatusCode::OK, json!({ "value": value })))
+        }
+        ArmRoute::Workspace {
+            resource_group,
+            name,
+            op,
+            ..
+        } => {
+            let id = format!(
+                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+            );
+            let existing = platform.account(&name).await.ok().filter(|a| {
+                a.workspace.is_some()
+                    && a.subscription_id == sub.id
+                    && a.resource_group.eq_ignore_ascii_case(&resource_group)
+            });
+            let not_found = || {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    format!(
+                        "The Resource 'Microsoft.MachineLearningServices/workspaces/{name}' under resource group '{resource_group}' was not found."
+                    ),
+                )
+            };
+            match op {
+                ResourceOp::Get | ResourceOp::Head => {
+                    authorize(state, &caller, &id, READ).await?;
+                    let ws = existing.ok_or_else(not_found)?;
+                    Ok(json(StatusCode::OK, workspace_json(state, &ws).await?))
+                }
+                ResourceOp::Put | ResourceOp::Patch => {
+                    authorize(state, &caller, &id, WRITE).await?;
+                    state
+                        .identity()
+                        .resource_group(sub.id, &resource_group)
+                        .await?;
+                    if op == ResourceOp::Patch && existing.is_none() {
+                        return Err(not_found());
+                    }
+                    let body: WorkspaceBody = json_body(state, body).await?;
+                    let (encryption_enabled, cmk) = cmk_request(body.properties.encryption)?;
+                    let spec = WorkspaceSpec {
+                        subscription_id: sub.id,
+                        tenant_id: sub.tenant_id,
+                        resource_group: resource_group.clone(),
+                        location: body.location,
+                        kind: body.kind,
+                        identity: body.identity.map(parse_identity).transpose()?,
+                        cmk,
+                        encryption_enabled,
+                        service_side_cmk: body.properties.service_side_cmk,
+                        hbi: body.properties.hbi_workspace,
+                        hub_resource_id: body.properties.hub_resource_id,
+                        friendly_name: body.properties.friendly_name,
+                    };
+                    let (ws, created) = platform
+                        .put_workspace(&name, spec)
+                        .await
+                        .map_err(platform_error)?;
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    let response = json(status, workspace_json(state, &ws).await?);
+                    with_operation(state, &sub, &ws.location, response).await
+                }
+                ResourceOp::Delete => {
+                    authorize(state, &caller, &id, DELETE).await?;
+                    match existing {
+                        Some(ws) => {
+                            platform
+                                .delete_workspace(&ws)
+                                .await
+                                .map_err(platform_error)?;
+                            let response = crate::app::empty(StatusCode::ACCEPTED);
+                            with_operation(state, &sub, &ws.location, response).await
+                        }
+                        None => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                    }
+                }
+            }
+        }
+        _ => Err(ApiError::no_route(
+            request.method().as_str(),
+            request.uri().path(),
+        )),
+    }
+}
