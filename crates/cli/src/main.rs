@@ -7,6 +7,7 @@ mod account_cmd;
 mod audit_cmd;
 mod common;
 mod file_cmd;
+mod hub_cmd;
 mod identity_cmd;
 mod key_cmd;
 mod logging;
@@ -45,6 +46,12 @@ enum Command {
     /// AI accounts and their encryption (management plane).
     #[command(subcommand)]
     Account(account_cmd::AccountCommand),
+    /// Azure AI hubs and hub projects (Machine Learning workspaces).
+    #[command(subcommand)]
+    Hub(hub_cmd::HubCommand),
+    /// Foundry projects of an AIServices account.
+    #[command(subcommand)]
+    Project(hub_cmd::ProjectCommand),
     /// Files of an AI account (encrypted at rest under the account's key).
     #[command(subcommand)]
     File(file_cmd::FileCommand),
@@ -67,6 +74,8 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Account(cmd) => account_cmd::run(cmd),
         Command::File(cmd) => file_cmd::run(cmd),
+        Command::Hub(cmd) => hub_cmd::run_hub(cmd),
+        Command::Project(cmd) => hub_cmd::run_project(cmd),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
     };
     match result {

@@ -358,6 +358,63 @@ async fn vaults_keys_and_a_verified_audit_log() {
         ],
         creds,
     );
+    // A hub with its project, and a Foundry project refused on an OpenAI account.
+    let hub = cli(
+        &[
+            "hub",
+            "create",
+            "-n",
+            "cli-hub",
+            "-g",
+            "cli-rg",
+            "-l",
+            "westeurope",
+        ],
+        creds,
+    );
+    assert_eq!(hub["kind"], "Hub");
+    let hub_id = hub["id"].as_str().unwrap().to_owned();
+    cli(
+        &[
+            "hub",
+            "create",
+            "-n",
+            "cli-hub-proj",
+            "-g",
+            "cli-rg",
+            "-l",
+            "westeurope",
+            "--hub-id",
+            &hub_id,
+        ],
+        creds,
+    );
+    assert_eq!(
+        cli(&["hub", "list", "-g", "cli-rg"], creds)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    cli(
+        &["hub", "delete", "-n", "cli-hub-proj", "-g", "cli-rg"],
+        creds,
+    );
+    cli(&["hub", "delete", "-n", "cli-hub", "-g", "cli-rg"], creds);
+    let err = cli_fails(
+        &[
+            "project",
+            "create",
+            "--account",
+            "cli-ai",
+            "-n",
+            "p1",
+            "-g",
+            "cli-rg",
+        ],
+        creds,
+    );
+    assert!(err.contains("projects need kind AIServices"), "{err}");
     cli(
         &["account", "delete", "-n", "cli-ai", "-g", "cli-rg"],
         creds,
