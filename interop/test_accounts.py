@@ -375,6 +375,13 @@ def test_revocation_watcher_and_version_following(keyhold, cmk_vault):
     statuses = [e["result"] for e in entries if e["operation"] == "AccountKeyStatus" and e.get("key") == "watched"]
     assert any("Active -> KeyInaccessible" in s for s in statuses), statuses
     assert any("KeyInaccessible -> Active" in s for s in statuses), statuses
+    # ... and counted on /metrics (which needs a token).
+    assert requests.get(f"{keyhold.endpoint}/metrics", timeout=10).status_code == 401
+    text = requests.get(f"{keyhold.endpoint}/metrics", headers=admin_headers(keyhold), timeout=10).text
+    counts = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith("keyhold_key_status_transitions_total{")}
+    assert counts['to="KeyInaccessible"'] >= 2 and counts['to="Active"'] >= 2, counts
+    assert 'keyhold_account_key_accessible{account="acct-watch"} 1' in text
 
 
 def test_foundry_projects_with_the_sdk(keyhold, cmk_vault):

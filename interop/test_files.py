@@ -176,10 +176,16 @@ def test_tampering_is_detected_and_delete_and_purge_shred(keyhold, files_rg):
     requests.delete(account_url(keyhold, "files-tamper", RG), headers=admin_headers(keyhold),
                     timeout=10).raise_for_status()
     assert list((keyhold.data_dir / "blobs").rglob(f"{kept.id}*")), "soft delete keeps the data"
+    metrics = requests.get(f"{keyhold.endpoint}/metrics", headers=admin_headers(keyhold), timeout=10).text
+    metered = [line for line in metrics.splitlines()
+               if line.startswith('keyhold_account_stored_encrypted_bytes{account="files-tamper"')]
+    assert len(metered) == 1 and 'deleted="true"' in metered[0] and float(metered[0].rsplit(" ", 1)[1]) > 0, metered
     purge = (f"{keyhold.endpoint}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{LOCATION}/"
              f"resourceGroups/{RG}/deletedAccounts/files-tamper?api-version=2025-09-01")
     assert requests.delete(purge, headers=admin_headers(keyhold), timeout=10).status_code in (200, 202, 204)
     assert not list((keyhold.data_dir / "blobs").rglob(f"{kept.id}*"))
+    metrics = requests.get(f"{keyhold.endpoint}/metrics", headers=admin_headers(keyhold), timeout=10).text
+    assert 'account="files-tamper"' not in metrics, "purged accounts stop being metered"
 
 
 def test_oversized_and_cut_off_uploads_leave_nothing():

@@ -10,6 +10,7 @@ mod error;
 pub mod files;
 mod jsonl;
 pub mod keks;
+pub mod metering;
 pub mod model;
 pub mod projects;
 pub mod reprocess;

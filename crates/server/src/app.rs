@@ -73,6 +73,7 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
             let (head, _) = arm::Head::split(request);
             identity_api::managed_identity_token(&state, head.uri(), head.headers()).await
         }
+        Route::Metrics => crate::metrics::handle(&state, request.headers()).await,
         Route::Arm(route) => arm::handle(&state, route, request).await,
         Route::Directory(route) => directory_api::handle(&state, route, request).await,
         Route::Vault { vault, route } => vault_api::handle(&state, &vault, route, request).await,

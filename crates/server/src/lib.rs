@@ -21,6 +21,7 @@ pub mod identity_api;
 pub mod jwks_fetch;
 pub mod key_access;
 pub mod master_key;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

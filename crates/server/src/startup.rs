@@ -194,10 +194,12 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         identity.clone(),
         Arc::new(access),
     ));
+    let metrics = Arc::new(crate::metrics::Metrics::default());
     spawn_key_watcher(
         platform.clone(),
         vaults.clone(),
         audit.clone(),
+        metrics.clone(),
         config.key_check_interval_secs,
     );
     let workers = Arc::new(tokio::sync::Notify::new());
@@ -213,6 +215,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         audit,
         platform,
         workers,
+        metrics,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
     let app = router(app_state);
@@ -286,11 +289,13 @@ fn spawn_key_watcher(
     platform: Arc<keyhold_platform::Platform>,
     vaults: Arc<keyhold_vault::Vaults>,
     audit: Arc<keyhold_vault::AuditLog>,
+    metrics: Arc<crate::metrics::Metrics>,
     interval_secs: u64,
 ) {
     async fn recheck(
         platform: &keyhold_platform::Platform,
         audit: &keyhold_vault::AuditLog,
+        metrics: &crate::metrics::Metrics,
         vault: Option<&str>,
         drop_cached_keks: bool,
     ) {
@@ -309,6 +314,7 @@ fn spawn_key_watcher(
             }
             match platform.recheck(&name).await {
                 Ok(Some(t)) => {
+                    metrics.transition(&t.to);
                     tracing::info!(account = %t.account, from = %t.from, to = %t.to, "customer-managed key state changed");
                     let event = keyhold_vault::AuditEvent {
                         caller: "keyhold".into(),
@@ -334,15 +340,23 @@ fn spawn_key_watcher(
     let mut events = vaults.subscribe();
     let on_events = platform.clone();
     let audit_events = audit.clone();
+    let metrics_events = metrics.clone();
     tokio::spawn(async move {
         loop {
             match events.recv().await {
                 Ok(keyhold_vault::VaultEvent::KeyChanged { vault, .. })
                 | Ok(keyhold_vault::VaultEvent::VaultChanged { vault }) => {
-                    recheck(&on_events, &audit_events, Some(&vault), true).await;
+                    recheck(
+                        &on_events,
+                        &audit_events,
+                        &metrics_events,
+                        Some(&vault),
+                        true,
+                    )
+                    .await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    recheck(&on_events, &audit_events, None, true).await;
+                    recheck(&on_events, &audit_events, &metrics_events, None, true).await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
@@ -356,7 +370,7 @@ fn spawn_key_watcher(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            recheck(&platform, &audit, None, false).await;
+            recheck(&platform, &audit, &metrics, None, false).await;
         }
     });
 }

@@ -28,6 +28,7 @@ struct Inner {
     audit: Arc<AuditLog>,
     platform: Arc<Platform>,
     workers: Arc<tokio::sync::Notify>,
+    metrics: Arc<crate::metrics::Metrics>,
     default_tenant: Uuid,
 }
 
@@ -53,6 +54,8 @@ pub struct StateParts {
     pub platform: Arc<Platform>,
     /// Wakes the background workers (new work queued).
     pub workers: Arc<tokio::sync::Notify>,
+    /// In-memory counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The bootstrap tenant (named in challenges when no other tenant is known).
     pub default_tenant: Uuid,
 }
@@ -72,6 +75,7 @@ impl AppState {
                 audit: parts.audit,
                 platform: parts.platform,
                 workers: parts.workers,
+                metrics: parts.metrics,
                 default_tenant: parts.default_tenant,
             }),
         }
@@ -115,6 +119,11 @@ impl AppState {
     /// The AI platform.
     pub fn platform(&self) -> &Platform {
         &self.inner.platform
+    }
+
+    /// In-memory counters.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// Wakes the background workers.

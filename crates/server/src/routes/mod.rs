@@ -55,6 +55,8 @@ pub enum Route {
     },
     /// `GET /msi/token`: the App Service style managed-identity endpoint.
     ManagedIdentityToken,
+    /// `GET /metrics`: Prometheus text (authenticated).
+    Metrics,
     /// Azure Resource Manager.
     Arm(ArmRoute),
     /// keyhold's directory API (`/keyhold/v1/…`).
@@ -158,6 +160,7 @@ fn parse_service(method: &Method, segments: &[&str], lower: &[&str]) -> Result<R
     };
     match lower {
         ["msi", "token"] => only_get(method, Route::ManagedIdentityToken),
+        ["metrics"] => only_get(method, Route::Metrics),
         [_, "v2.0", ".well-known", "openid-configuration"]
         | [_, ".well-known", "openid-configuration"] => {
             only_get(method, Route::OpenIdConfiguration { tenant: tenant() })
