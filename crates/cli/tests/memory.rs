@@ -1,6 +1,7 @@
 //! Constant memory: streaming a large file up and down through the encrypted Files API grows the
 //! server's peak resident memory (VmHWM) by far less than the file (bound: 64 MiB).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The measured growth is printed for the record (`--nocapture`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod common;
 
