@@ -405,3 +405,39 @@ def test_foundry_projects_with_the_sdk(keyhold, cmk_vault):
     response = requests.put(account_url(keyhold, "acct-no-projects", rg).replace("?", "/projects/p1?"),
                             headers=admin_headers(keyhold), json={"location": LOCATION, "properties": {}}, timeout=10)
     assert response.status_code == 400, response.text
+
+
+def test_a_vault_that_times_out_leaves_the_setting_unchanged(keyhold, cmk_vault):
+    """A vault host that accepts connections but never answers: a clear 502 after the timeout,
+    and the account keeps its previous encryption."""
+    import socket
+    import threading
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        silent.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        put_account(keyhold, "acct-timeout")
+        started = time.time()
+        response = set_encryption(keyhold, "acct-timeout", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+            "keyVaultUri": f"https://slow-kv.vault.localhost:{silent.getsockname()[1]}/", "keyName": "cmk"}})
+        assert response.status_code == 502, response.text
+        assert response.json()["error"]["code"] == "KeyVaultUnreachable"
+        assert time.time() - started < 30
+        assert encryption_of(keyhold, "acct-timeout")["keySource"] == "Microsoft.CognitiveServices"
+    finally:
+        stop.set()
+        for conn in held:
+            conn.close()
+        silent.close()
