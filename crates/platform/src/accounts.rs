@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use keyhold_identity::{Principal, PrincipalKind};
-use keyhold_store::{Batch, Precondition, RecordStoreExt, decode, encode};
+use keyhold_store::{Batch, Precondition, RecordStoreExt, StoreError, encode};
 use uuid::Uuid;
 
 use crate::Platform;
@@ -161,8 +161,11 @@ impl Platform {
         group: Option<&str>,
     ) -> Result<Vec<Account>, PlatformError> {
         let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
-            let a: Account = decode(&record.value)?;
+        for (_, a) in self
+            .records
+            .scan_typed::<Account>(ACCOUNTS, "", 100_000)
+            .await?
+        {
             if a.subscription_id == subscription
                 && a.workspace.is_none()
                 && group.is_none_or(|g| a.resource_group.eq_ignore_ascii_case(g))
@@ -277,7 +280,29 @@ impl Platform {
     }
 
     /// Creates or updates an account; returns it and whether it was created.
+    ///
+    /// The checks (vault calls included) run against the stored account and the write is a
+    /// compare-and-swap; when a background writer (the revocation watcher following a new key
+    /// version) changed the account meanwhile, the whole request is evaluated again on the new
+    /// state, a few times, before the caller sees a conflict.
     pub async fn put_account(
+        &self,
+        name: &str,
+        spec: AccountSpec,
+    ) -> Result<(Account, bool), PlatformError> {
+        const ATTEMPTS: usize = 4;
+        let mut attempt = 1;
+        loop {
+            match self.put_account_once(name, spec.clone()).await {
+                Err(PlatformError::Store(StoreError::Conflict { .. })) if attempt < ATTEMPTS => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn put_account_once(
         &self,
         name: &str,
         spec: AccountSpec,
@@ -482,8 +507,11 @@ impl Platform {
         subscription: Uuid,
     ) -> Result<Vec<DeletedAccount>, PlatformError> {
         let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(DELETED, "", 100_000).await? {
-            let d: DeletedAccount = decode(&record.value)?;
+        for (_, d) in self
+            .records
+            .scan_typed::<DeletedAccount>(DELETED, "", 100_000)
+            .await?
+        {
             if d.account.subscription_id == subscription {
                 out.push(d);
             }

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use keyhold_crypto::Aes256Key;
-use keyhold_store::{Batch, Precondition, RecordStoreExt, Versioned, decode, encode};
+use keyhold_store::{Batch, Precondition, RecordStoreExt, Versioned, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::Platform;
@@ -277,11 +277,13 @@ impl Platform {
     /// The account's KEK records (for the API and tests).
     pub async fn kek_records(&self, account: &str) -> Result<Vec<KekRecord>, PlatformError> {
         let prefix = format!("{}/", account.to_ascii_lowercase());
-        let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(KEKS, &prefix, 100_000).await? {
-            out.push(decode(&record.value)?);
-        }
-        Ok(out)
+        Ok(self
+            .records
+            .scan_typed::<KekRecord>(KEKS, &prefix, 100_000)
+            .await?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
     }
 
     /// Re-wraps every customer-wrapped KEK under the service key (CMK → MMK); objects are not

@@ -2,7 +2,7 @@
 //! it needs no key — soft-deleted accounts keep accruing storage until they are purged, and an
 //! account whose key is revoked is still metered.
 
-use keyhold_store::{RecordStoreExt, decode};
+use keyhold_store::RecordStoreExt;
 
 use crate::Platform;
 use crate::accounts::{ACCOUNTS, DELETED};
@@ -61,13 +61,19 @@ impl Platform {
                 },
             });
         };
-        for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
-            let a: Account = decode(&record.value)?;
+        for (_, a) in self
+            .records
+            .scan_typed::<Account>(ACCOUNTS, "", 100_000)
+            .await?
+        {
             let stored = self.stored_bytes(&a.name).await?;
             push(&a, false, stored);
         }
-        for (_, record) in self.records.scan_all(DELETED, "", 100_000).await? {
-            let d: DeletedAccount = decode(&record.value)?;
+        for (_, d) in self
+            .records
+            .scan_typed::<DeletedAccount>(DELETED, "", 100_000)
+            .await?
+        {
             let stored = self.stored_bytes(&d.account.name).await?;
             push(&d.account, true, stored);
         }

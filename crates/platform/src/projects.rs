@@ -3,7 +3,7 @@
 //! of its own: its data is protected by its account's key hierarchy. Each project may have a
 //! system-assigned identity; the first project of an account is its default.
 
-use keyhold_store::{Batch, Precondition, RecordStoreExt, Versioned, decode, encode};
+use keyhold_store::{Batch, Precondition, RecordStoreExt, Versioned, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::Platform;
@@ -133,11 +133,13 @@ impl Platform {
     /// An account's projects.
     pub async fn list_projects(&self, account: &Account) -> Result<Vec<Project>, PlatformError> {
         let prefix = format!("{}/", account.name.to_ascii_lowercase());
-        let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(PROJECTS, &prefix, 100_000).await? {
-            out.push(decode(&record.value)?);
-        }
-        Ok(out)
+        Ok(self
+            .records
+            .scan_typed::<Project>(PROJECTS, &prefix, 100_000)
+            .await?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
     }
 
     /// Deletes a project (and its identity); `false` if there was none.

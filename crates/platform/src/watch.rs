@@ -44,8 +44,11 @@ impl Platform {
     /// Names of accounts using a CMK (in `vault`, when given).
     pub async fn cmk_accounts(&self, vault: Option<&str>) -> Result<Vec<String>, PlatformError> {
         let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
-            let account: Account = keyhold_store::decode(&record.value)?;
+        for (_, account) in self
+            .records
+            .scan_typed::<Account>(ACCOUNTS, "", 100_000)
+            .await?
+        {
             if let Encryption::Cmk(c) = &account.encryption
                 && vault.is_none_or(|v| v.eq_ignore_ascii_case(&c.vault))
             {

@@ -257,8 +257,11 @@ impl Platform {
         group: Option<&str>,
     ) -> Result<Vec<Account>, PlatformError> {
         let mut out = Vec::new();
-        for (_, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
-            let a: Account = keyhold_store::decode(&record.value)?;
+        for (_, a) in self
+            .records
+            .scan_typed::<Account>(ACCOUNTS, "", 100_000)
+            .await?
+        {
             if a.workspace.is_some()
                 && a.subscription_id == subscription
                 && group.is_none_or(|g| a.resource_group.eq_ignore_ascii_case(g))

@@ -128,6 +128,20 @@ pub trait RecordStoreExt: RecordStore {
             }
         }
     }
+    /// Every record under `prefix`, decoded as `T`, with its key; fails if there are more
+    /// than `max`.
+    async fn scan_typed<T: Versioned + Send>(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        self.scan_all(namespace, prefix, max)
+            .await?
+            .into_iter()
+            .map(|(key, record)| Ok((key, decode(&record.value)?)))
+            .collect()
+    }
 }
 
 impl<S: RecordStore + ?Sized> RecordStoreExt for S {}

@@ -102,8 +102,11 @@ impl Vaults {
     /// scope (or holding it) gets a `VaultChanged` event, so RBAC revocations apply at once.
     pub async fn notify_access_changed(&self, scope: &str) -> Result<(), VaultError> {
         let scope = scope.trim_end_matches('/').to_ascii_lowercase();
-        for (_, record) in self.records.scan_all(vaults::VAULTS, "", 100_000).await? {
-            let vault: Vault = keyhold_store::decode(&record.value)?;
+        for (_, vault) in self
+            .records
+            .scan_typed::<Vault>(vaults::VAULTS, "", 100_000)
+            .await?
+        {
             let id = vault.resource_id().to_ascii_lowercase();
             let covers = |outer: &str, inner: &str| {
                 inner == outer || inner.starts_with(&format!("{outer}/"))

@@ -27,8 +27,11 @@ impl Vaults {
             rotated: self.rotate_due(now).await?,
             ..MaintenanceReport::default()
         };
-        for (id, record) in self.records.scan_all(KEYS, "", 1_000_000).await? {
-            let meta: KeyMeta = keyhold_store::decode(&record.value)?;
+        for (id, meta) in self
+            .records
+            .scan_typed::<KeyMeta>(KEYS, "", 1_000_000)
+            .await?
+        {
             let expired = meta
                 .deleted
                 .as_ref()
@@ -46,8 +49,11 @@ impl Vaults {
                     .push(format!("{vault_name}/{}", meta.name));
             }
         }
-        for (name, record) in self.records.scan_all(DELETED_VAULTS, "", 100_000).await? {
-            let deleted: DeletedVault = keyhold_store::decode(&record.value)?;
+        for (name, deleted) in self
+            .records
+            .scan_typed::<DeletedVault>(DELETED_VAULTS, "", 100_000)
+            .await?
+        {
             if deleted.scheduled_purge <= now {
                 self.purge_vault_at(&name, now).await?;
                 report.purged_vaults.push(name);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use keyhold_crypto::Aes256Key;
-use keyhold_store::{Batch, Precondition, RecordStoreExt, decode, encode};
+use keyhold_store::{Batch, Precondition, RecordStoreExt, encode};
 use uuid::Uuid;
 
 use crate::error::VaultError;
@@ -283,8 +283,11 @@ impl Vaults {
         group: Option<&str>,
     ) -> Result<Vec<Vault>, VaultError> {
         let mut out = Vec::new();
-        for (_, rec) in self.records.scan_all(VAULTS, "", 100_000).await? {
-            let v: Vault = decode(&rec.value)?;
+        for (_, v) in self
+            .records
+            .scan_typed::<Vault>(VAULTS, "", 100_000)
+            .await?
+        {
             if v.subscription_id == subscription
                 && group.is_none_or(|g| v.resource_group.eq_ignore_ascii_case(g))
             {
@@ -329,8 +332,11 @@ impl Vaults {
         subscription: Uuid,
     ) -> Result<Vec<DeletedVault>, VaultError> {
         let mut out = Vec::new();
-        for (_, rec) in self.records.scan_all(DELETED_VAULTS, "", 100_000).await? {
-            let v: DeletedVault = decode(&rec.value)?;
+        for (_, v) in self
+            .records
+            .scan_typed::<DeletedVault>(DELETED_VAULTS, "", 100_000)
+            .await?
+        {
             if v.vault.subscription_id == subscription {
                 out.push(v);
             }

@@ -71,11 +71,11 @@ struct SkuBody {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct IdentityBody {
+pub(crate) struct IdentityBody {
     #[serde(rename = "type")]
-    kind: String,
+    pub(crate) kind: String,
     #[serde(default)]
-    user_assigned_identities: BTreeMap<String, Value>,
+    pub(crate) user_assigned_identities: BTreeMap<String, Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,23 +142,26 @@ pub fn platform_error(err: PlatformError) -> ApiError {
     ApiError::new(status, err.code(), err.to_string())
 }
 
+/// `identity.type` → (system-assigned, user-assigned); spaces and case do not matter, as in
+/// ARM ("SystemAssigned, UserAssigned" and "SystemAssigned,UserAssigned" are the same).
+pub(crate) fn identity_kinds(kind: &str) -> Result<(bool, bool), ApiError> {
+    let compact: String = kind.chars().filter(|c| !c.is_whitespace()).collect();
+    match compact.to_ascii_lowercase().as_str() {
+        "none" => Ok((false, false)),
+        "systemassigned" => Ok((true, false)),
+        "userassigned" => Ok((false, true)),
+        "systemassigned,userassigned" => Ok((true, true)),
+        _ => Err(ApiError::bad_request(
+            "InvalidIdentityType",
+            format!(
+                "identity.type {kind:?} is invalid: use None, SystemAssigned, UserAssigned or \"SystemAssigned, UserAssigned\"."
+            ),
+        )),
+    }
+}
+
 fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
-    let kind: String = body.kind.chars().filter(|c| !c.is_whitespace()).collect();
-    let (system, user) = match kind.to_ascii_lowercase().as_str() {
-        "none" => (false, false),
-        "systemassigned" => (true, false),
-        "userassigned" => (false, true),
-        "systemassigned,userassigned" => (true, true),
-        _ => {
-            return Err(ApiError::bad_request(
-                "InvalidIdentityType",
-                format!(
-                    "identity.type {:?} is invalid: use None, SystemAssigned, UserAssigned or \"SystemAssigned, UserAssigned\".",
-                    body.kind
-                ),
-            ));
-        }
-    };
+    let (system, user) = identity_kinds(&body.kind)?;
     if user && body.user_assigned_identities.is_empty() {
         return Err(ApiError::bad_request(
             "InvalidIdentity",
@@ -405,10 +408,7 @@ async fn dispatch(
     };
     match route {
         ArmRoute::ListAccounts { resource_group, .. } => {
-            let scope = match &resource_group {
-                Some(rg) => format!("{sub_scope}/resourceGroups/{rg}"),
-                None => sub_scope.clone(),
-            };
+            let scope = super::list_scope(sub.id, resource_group.as_deref());
             authorize(state, caller, &scope, READ).await?;
             let mut value = Vec::new();
             for a in platform

@@ -98,10 +98,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     require(request.uri(), "userAssignedIdentities", MANAGED_IDENTITY)?;
     let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
-    let scope = match group {
-        Some(rg) => format!("/subscriptions/{}/resourceGroups/{rg}", sub.id),
-        None => format!("/subscriptions/{}", sub.id),
-    };
+    let scope = super::list_scope(sub.id, group);
     authorize(state, &caller, &scope, READ).await?;
     let mut value = Vec::new();
     for principal in state

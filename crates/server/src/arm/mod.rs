@@ -165,6 +165,14 @@ pub(crate) async fn caller_for_subscription(
     Ok((caller, sub))
 }
 
+/// The scope of a list by subscription or by one resource group.
+pub(crate) fn list_scope(subscription: uuid::Uuid, group: Option<&str>) -> String {
+    match group {
+        Some(rg) => format!("/subscriptions/{subscription}/resourceGroups/{rg}"),
+        None => format!("/subscriptions/{subscription}"),
+    }
+}
+
 /// Parses a JSON request body (bounded by the configured limit).
 pub(crate) async fn json_body<T: DeserializeOwned>(
     state: &AppState,

@@ -225,10 +225,7 @@ async fn dispatch(
     match route {
         ArmRoute::ListVaults { resource_group, .. } => {
             event.operation = "VaultList".into();
-            let scope = match &resource_group {
-                Some(rg) => format!("{sub_scope}/resourceGroups/{rg}"),
-                None => sub_scope.clone(),
-            };
+            let scope = super::list_scope(sub.id, resource_group.as_deref());
             authorize(state, caller, &scope, READ).await?;
             let list = vaults
                 .list_vaults(sub.id, resource_group.as_deref())

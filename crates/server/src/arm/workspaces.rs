@@ -3,8 +3,6 @@
 //! identityClientId}`), `enableServiceSideCMKEncryption` and `hbiWorkspace`. Long-running
 //! operations as for accounts.
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,7 +11,9 @@ use keyhold_platform::{Account, AccountIdentity, CmkRequest, Encryption};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{identity_json, platform_error, with_operation};
+use super::accounts::{
+    IdentityBody, identity_json, identity_kinds, platform_error, with_operation,
+};
 use super::{Head, caller_for_subscription, json, json_body, rfc3339};
 use crate::api_version::require;
 use crate::auth::authorize;
@@ -35,15 +35,6 @@ pub const ML_VERSIONS: &[&str] = &[
 const READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
 const WRITE: &str = "Microsoft.MachineLearningServices/workspaces/write";
 const DELETE: &str = "Microsoft.MachineLearningServices/workspaces/delete";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityBody {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    user_assigned_identities: BTreeMap<String, Value>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -82,19 +73,7 @@ struct WorkspaceBody {
 }
 
 fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
-    let kind: String = body.kind.chars().filter(|c| !c.is_whitespace()).collect();
-    let (system, user) = match kind.to_ascii_lowercase().as_str() {
-        "none" => (false, false),
-        "systemassigned" => (true, false),
-        "userassigned" => (false, true),
-        "systemassigned,userassigned" => (true, true),
-        _ => {
-            return Err(ApiError::bad_request(
-                "InvalidIdentityType",
-                format!("identity.type {:?} is invalid", body.kind),
-            ));
-        }
-    };
+    let (system, user) = identity_kinds(&body.kind)?;
     Ok(AccountIdentity {
         system_assigned: system,
         user_assigned: if user {
@@ -241,10 +220,7 @@ pub async fn handle(
     let sub_scope = format!("/subscriptions/{}", sub.id);
     match route {
         ArmRoute::ListWorkspaces { resource_group, .. } => {
-            let scope = match &resource_group {
-                Some(rg) => format!("{sub_scope}/resourceGroups/{rg}"),
-                None => sub_scope.clone(),
-            };
+            let scope = super::list_scope(sub.id, resource_group.as_deref());
             authorize(state, &caller, &scope, READ).await?;
             let mut value = Vec::new();
             for ws in platform
