@@ -71,6 +71,20 @@ pub struct ServeArgs {
     /// (env KEYHOLD_VAULT_CA_FILE).
     #[arg(long, value_name = "FILE")]
     vault_ca_file: Option<PathBuf>,
+    /// Command that trains fine-tuning jobs instead of the built-in trainer; repeat for each
+    /// argument (env KEYHOLD_TRAINER_COMMAND, split on spaces). See the README for its protocol.
+    #[arg(long = "trainer-command", value_name = "ARG", num_args = 1..)]
+    trainer_command: Vec<String>,
+    /// Base URL (…/v1) of an OpenAI-compatible endpoint that serves base-model deployments
+    /// (env KEYHOLD_INFERENCE_UPSTREAM_URL).
+    #[arg(long, value_name = "URL")]
+    inference_upstream_url: Option<String>,
+    /// File holding the upstream's API key (env KEYHOLD_INFERENCE_UPSTREAM_KEY_FILE).
+    #[arg(long, value_name = "FILE")]
+    inference_upstream_key_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) trusted for the upstream (env KEYHOLD_INFERENCE_UPSTREAM_CA_FILE).
+    #[arg(long, value_name = "FILE")]
+    inference_upstream_ca_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -94,6 +108,10 @@ impl ServeArgs {
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,
+            trainer_command: (!self.trainer_command.is_empty()).then_some(self.trainer_command),
+            inference_upstream_url: self.inference_upstream_url,
+            inference_upstream_key_file: self.inference_upstream_key_file,
+            inference_upstream_ca_file: self.inference_upstream_ca_file,
         };
         (layer, self.config)
     }

@@ -489,6 +489,7 @@ impl Platform {
             .delete_if(ACCOUNTS, &key, Precondition::Version(version))
             .put(DELETED, &key, encode(&deleted)?);
         self.records.commit(batch).await?;
+        self.forget_deployments(name);
         Ok(Some(deleted))
     }
 
@@ -525,6 +526,7 @@ impl Platform {
         let key = name.to_ascii_lowercase();
         let deleted = self.deleted_account(name).await?;
         self.destroy_objects(&deleted.account.name).await?;
+        self.destroy_ai_objects(&deleted.account.name).await?;
         self.destroy_projects(&deleted.account).await?;
         self.destroy_keks(&deleted.account.name).await?;
         self.records

@@ -173,6 +173,9 @@ pub enum PlatformError {
         /// Its id.
         id: String,
     },
+    /// The upstream inference endpoint failed (503 on the data plane).
+    #[error("{0}")]
+    UpstreamUnavailable(String),
     /// An upload was cut off, too large, or malformed.
     #[error("{0}")]
     InvalidUpload(String),
@@ -223,6 +226,7 @@ impl PlatformError {
             }
             PlatformError::ObjectNotFound { .. } => "NotFound",
             PlatformError::InvalidUpload(_) => "invalidPayload",
+            PlatformError::UpstreamUnavailable(_) => "UpstreamUnavailable",
             PlatformError::Identity(_) | PlatformError::Store(_) | PlatformError::Crypto(_) => {
                 "InternalError"
             }

@@ -6,14 +6,20 @@
 
 mod accounts;
 pub mod cmk;
+pub mod deployments;
 mod error;
 pub mod files;
+pub mod finetune;
 mod jsonl;
 pub mod keks;
 pub mod metering;
 pub mod model;
+pub mod models;
 pub mod projects;
 pub mod reprocess;
+pub mod responder;
+pub mod scratch;
+pub mod trainer;
 mod watch;
 pub mod workspaces;
 
@@ -43,6 +49,12 @@ pub struct Platform {
     access: Arc<dyn KeyVaultAccess>,
     /// Unwrapped KEKs by `account/kek-id`.
     kek_cache: Mutex<HashMap<String, Arc<Aes256Key>>>,
+    /// Deployed models in memory by `account/deployment`.
+    live: Mutex<HashMap<String, Arc<deployments::Live>>>,
+    /// The upstream inference endpoint, when configured.
+    upstream: Option<Arc<dyn deployments::UpstreamChat>>,
+    /// Tokens served and not yet added to the stored counters, by account.
+    meters: Mutex<HashMap<String, metering::TokenCounts>>,
 }
 
 impl Platform {
@@ -62,7 +74,16 @@ impl Platform {
             identity,
             access,
             kek_cache: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+            upstream: None,
+            meters: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Serves base models (and foreign artifacts) through an upstream endpoint.
+    pub fn with_upstream(mut self, upstream: Arc<dyn deployments::UpstreamChat>) -> Self {
+        self.upstream = Some(upstream);
+        self
     }
 
     /// Unix seconds now.

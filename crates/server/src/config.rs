@@ -70,6 +70,26 @@ pub struct ConfigLayer {
     pub ai_audience: Option<String>,
     /// Other OIDC issuers whose tokens are accepted (config file only).
     pub trusted_issuer: Option<Vec<TrustedIssuerConfig>>,
+    /// A command that trains fine-tuning jobs instead of the built-in trainer (program and
+    /// arguments; see `keyhold_platform::trainer::ExternalTrainer` for its protocol).
+    pub trainer_command: Option<Vec<String>>,
+    /// Base URL of an OpenAI-compatible endpoint (`…/v1`) that serves base-model deployments.
+    pub inference_upstream_url: Option<String>,
+    /// File holding the upstream's API key (sent as a bearer token and as `api-key`).
+    pub inference_upstream_key_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) trusted for the upstream.
+    pub inference_upstream_ca_file: Option<PathBuf>,
+}
+
+/// The upstream inference endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// Base URL without a trailing slash (`…/v1`).
+    pub url: String,
+    /// File holding the API key.
+    pub key_file: Option<PathBuf>,
+    /// Extra CA certificates.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// One trusted external issuer (config file `[[trusted_issuer]]`).
@@ -144,6 +164,10 @@ pub struct Config {
     pub ai_audience: String,
     /// Trusted external issuers.
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// External trainer command (empty: the built-in trainer).
+    pub trainer_command: Vec<String>,
+    /// Upstream inference endpoint.
+    pub inference_upstream: Option<UpstreamConfig>,
 }
 
 impl Config {
@@ -207,6 +231,16 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_VAULT_CA_FILE", "vault_ca_file"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
+    ("KEYHOLD_TRAINER_COMMAND", "trainer_command"),
+    ("KEYHOLD_INFERENCE_UPSTREAM_URL", "inference_upstream_url"),
+    (
+        "KEYHOLD_INFERENCE_UPSTREAM_KEY_FILE",
+        "inference_upstream_key_file",
+    ),
+    (
+        "KEYHOLD_INFERENCE_UPSTREAM_CA_FILE",
+        "inference_upstream_ca_file",
+    ),
     // Read by client commands (`keyhold login` and friends), not by the server.
     ("KEYHOLD_CLIENT_CONFIG", "client config file"),
 ];
@@ -281,6 +315,17 @@ impl ConfigLayer {
                         })?)
                 }
                 "vault_ca_file" => layer.vault_ca_file = Some(PathBuf::from(value)),
+                "trainer_command" => {
+                    layer.trainer_command =
+                        Some(value.split_whitespace().map(str::to_owned).collect())
+                }
+                "inference_upstream_url" => layer.inference_upstream_url = Some(value),
+                "inference_upstream_key_file" => {
+                    layer.inference_upstream_key_file = Some(PathBuf::from(value))
+                }
+                "inference_upstream_ca_file" => {
+                    layer.inference_upstream_ca_file = Some(PathBuf::from(value))
+                }
                 "max_file_bytes" => {
                     layer.max_file_bytes =
                         Some(value.parse().map_err(|_| ConfigError::Invalid {
@@ -324,6 +369,16 @@ impl ConfigLayer {
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
+            trainer_command: higher.trainer_command.or(self.trainer_command),
+            inference_upstream_url: higher
+                .inference_upstream_url
+                .or(self.inference_upstream_url),
+            inference_upstream_key_file: higher
+                .inference_upstream_key_file
+                .or(self.inference_upstream_key_file),
+            inference_upstream_ca_file: higher
+                .inference_upstream_ca_file
+                .or(self.inference_upstream_ca_file),
         }
     }
 }
@@ -453,6 +508,46 @@ impl Config {
                 });
             }
         }
+        let trainer_command = layer.trainer_command.unwrap_or_default();
+        if trainer_command.first().is_some_and(|p| p.trim().is_empty()) {
+            return Err(ConfigError::Invalid {
+                setting: "trainer_command",
+                reason: "the program name is empty".into(),
+            });
+        }
+        let inference_upstream = match layer.inference_upstream_url {
+            None => {
+                if layer.inference_upstream_key_file.is_some()
+                    || layer.inference_upstream_ca_file.is_some()
+                {
+                    return Err(ConfigError::Invalid {
+                        setting: "inference_upstream_url",
+                        reason: "an upstream key or CA file is set, so the URL must be set too"
+                            .into(),
+                    });
+                }
+                None
+            }
+            Some(url) => {
+                let url = url.trim_end_matches('/').to_owned();
+                let loopback_http = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                    .iter()
+                    .any(|p| url.starts_with(p));
+                if !url.starts_with("https://") && !loopback_http {
+                    return Err(ConfigError::Invalid {
+                        setting: "inference_upstream_url",
+                        reason: format!(
+                            "{url:?} must be an https:// URL (plain http only on loopback)"
+                        ),
+                    });
+                }
+                Some(UpstreamConfig {
+                    url,
+                    key_file: layer.inference_upstream_key_file,
+                    ca_file: layer.inference_upstream_ca_file,
+                })
+            }
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -471,6 +566,8 @@ impl Config {
             management_audience,
             ai_audience,
             trusted_issuers,
+            trainer_command,
+            inference_upstream,
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod tls;
+pub mod upstream;
 pub mod vault_api;
 
 pub use config::{Config, ConfigError, ConfigLayer};

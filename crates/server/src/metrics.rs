@@ -83,6 +83,20 @@ pub async fn handle(state: &AppState, headers: &HeaderMap) -> Response {
                 u8::from(u.key_status != "KeyInaccessible")
             );
         }
+        let counters: [Counter; 5] = [
+            ("keyhold_account_training_runs", "Fine-tuning jobs an account created.", |u| u.training_runs),
+            ("keyhold_account_trained_tokens", "Tokens an account's succeeded jobs trained on (epochs included).", |u| u.trained_tokens),
+            ("keyhold_account_prompt_tokens_served", "Prompt tokens of an account's chat completions.", |u| u.tokens.prompt),
+            ("keyhold_account_completion_tokens_served", "Completion tokens an account's deployments produced.", |u| u.tokens.completion),
+            ("keyhold_account_chat_requests", "Chat completions an account's deployments answered.", |u| u.tokens.requests),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for u in &usage {
+                let _ = writeln!(out, "{name}{{account=\"{}\",deleted=\"{}\"}} {}", label(&u.account), u.deleted, value(u));
+            }
+        }
         let _ = writeln!(out, "# HELP keyhold_audit_entries Entries in the audit log.");
         let _ = writeln!(out, "# TYPE keyhold_audit_entries gauge");
         let _ = writeln!(out, "keyhold_audit_entries {audit_len}");
@@ -101,3 +115,10 @@ pub async fn handle(state: &AppState, headers: &HeaderMap) -> Response {
         Err(err) => err.into_response(),
     }
 }
+
+/// A per-account counter: metric name, help text, and how to read it from the usage.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&keyhold_platform::metering::Usage) -> u64,
+);

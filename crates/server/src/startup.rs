@@ -187,13 +187,28 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         port,
     )
     .map_err(StartupError::Serve)?;
-    let platform = Arc::new(keyhold_platform::Platform::new(
+    let mut platform = keyhold_platform::Platform::new(
         store.records.clone(),
         store.blobs.clone(),
         sealer.clone(),
         identity.clone(),
         Arc::new(access),
-    ));
+    );
+    if let Some(upstream) = &config.inference_upstream {
+        let client = crate::upstream::HttpUpstream::new(upstream).map_err(StartupError::Serve)?;
+        platform = platform.with_upstream(Arc::new(client));
+    }
+    let platform = Arc::new(platform);
+    let swept = platform
+        .sweep_scratch()
+        .await
+        .map_err(|e| StartupError::Serve(format!("cannot clear old job scratch: {e}")))?;
+    if swept > 0 {
+        tracing::info!(
+            objects = swept,
+            "deleted job scratch left by a stopped process (its ephemeral key is gone)"
+        );
+    }
     let metrics = Arc::new(crate::metrics::Metrics::default());
     spawn_key_watcher(
         platform.clone(),
@@ -204,6 +219,16 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     );
     let workers = Arc::new(tokio::sync::Notify::new());
     spawn_reprocess_worker(platform.clone(), workers.clone());
+    let trainer: Arc<dyn keyhold_platform::trainer::Trainer> = if config.trainer_command.is_empty()
+    {
+        Arc::new(keyhold_platform::trainer::BuiltinTrainer)
+    } else {
+        Arc::new(keyhold_platform::trainer::ExternalTrainer {
+            command: config.trainer_command.clone(),
+        })
+    };
+    spawn_finetune_worker(platform.clone(), trainer, workers.clone());
+    spawn_meter_flush(platform.clone());
     let app_state = AppState::new(StateParts {
         config: config.clone(),
         public_port: port,
@@ -391,6 +416,40 @@ fn spawn_reprocess_worker(
                 Err(err) => tracing::warn!(error = %err, "reprocess step failed; retrying"),
             }
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified()).await;
+        }
+    });
+}
+
+/// Runs fine-tuning jobs one at a time (a job uses a core); idles until woken or for half a
+/// second. A job left by a killed worker is restarted once its lease expires.
+fn spawn_finetune_worker(
+    platform: Arc<keyhold_platform::Platform>,
+    trainer: Arc<dyn keyhold_platform::trainer::Trainer>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let worker = format!("trainer-{}", uuid::Uuid::new_v4());
+    tokio::spawn(async move {
+        loop {
+            match platform.finetune_step(&worker, &trainer).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "fine-tuning step failed; retrying"),
+            }
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(500), wake.notified()).await;
+        }
+    });
+}
+
+/// Adds served-token counts to the stored meters every 5 seconds.
+fn spawn_meter_flush(platform: Arc<keyhold_platform::Platform>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(err) = platform.flush_meters().await {
+                tracing::warn!(error = %err, "cannot store token meters; retrying");
+            }
         }
     });
 }

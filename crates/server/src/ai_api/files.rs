@@ -100,6 +100,10 @@ pub async fn handle(
             }
             Ok(response)
         }
+        _ => Err(ApiError::no_route(
+            head.method().as_str(),
+            head.uri().path(),
+        )),
     }
 }
 

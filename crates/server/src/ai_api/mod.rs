@@ -7,7 +7,9 @@
 //! roles) on the account. Dated paths need `api-version`; `/openai/v1/` paths do not. Every call
 //! is audited.
 
+mod chat;
 mod files;
+mod finetune;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
@@ -55,13 +57,7 @@ pub async fn handle(
         ..AuditEvent::default()
     };
     let result = async {
-        let v1 = matches!(
-            route,
-            AiRoute::Files { v1: true }
-                | AiRoute::File { v1: true, .. }
-                | AiRoute::FileContent { v1: true, .. }
-        );
-        if !v1 {
+        if !route.is_v1() {
             check_api_version(&head)?;
         }
         let account = state
@@ -71,7 +67,18 @@ pub async fn handle(
             .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "404", "Resource not found"))?;
         let caller = authorize(state, &account, head.headers(), data_action(&route, &head)).await?;
         event.caller = caller.audit_name();
-        files::handle(state, &account, route, &head, body).await
+        match route {
+            AiRoute::Files { .. } | AiRoute::File { .. } | AiRoute::FileContent { .. } => {
+                files::handle(state, &account, route, &head, body).await
+            }
+            AiRoute::Jobs { .. }
+            | AiRoute::Job { .. }
+            | AiRoute::Models { .. }
+            | AiRoute::Model { .. } => finetune::handle(state, &account, route, &head, body).await,
+            AiRoute::ChatCompletions { deployment, .. } => {
+                chat::handle(state, &account, deployment, body).await
+            }
+        }
     }
     .await;
     let response = result.unwrap_or_else(IntoResponse::into_response);
@@ -82,14 +89,35 @@ pub async fn handle(
     response
 }
 
+/// The data action a request needs (Azure OpenAI's names).
 fn data_action(route: &AiRoute, head: &Head) -> &'static str {
-    let write = head.method() != axum::http::Method::GET;
+    let method = head.method();
+    let write = method != axum::http::Method::GET;
     match (route, write) {
         (AiRoute::FileContent { .. }, _) => {
             "Microsoft.CognitiveServices/accounts/OpenAI/files/content/read"
         }
-        (_, false) => "Microsoft.CognitiveServices/accounts/OpenAI/files/read",
-        (_, true) => "Microsoft.CognitiveServices/accounts/OpenAI/files/write",
+        (AiRoute::Files { .. } | AiRoute::File { .. }, false) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/files/read"
+        }
+        (AiRoute::Files { .. } | AiRoute::File { .. }, true) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/files/write"
+        }
+        (AiRoute::Jobs { .. } | AiRoute::Job { .. }, false) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/read"
+        }
+        (AiRoute::Jobs { .. } | AiRoute::Job { .. }, true) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/write"
+        }
+        (AiRoute::Models { .. } | AiRoute::Model { .. }, false) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/models/read"
+        }
+        (AiRoute::Models { .. } | AiRoute::Model { .. }, true) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/models/delete"
+        }
+        (AiRoute::ChatCompletions { .. }, _) => {
+            "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
+        }
     }
 }
 
@@ -185,7 +213,9 @@ pub(crate) fn platform_error(err: PlatformError) -> ApiError {
         PlatformError::InvalidUpload(_) | PlatformError::InvalidRequest(_) => {
             StatusCode::BAD_REQUEST
         }
-        PlatformError::KeyVaultUnreachable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PlatformError::KeyVaultUnreachable(_) | PlatformError::UpstreamUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => return crate::arm::accounts::platform_error(err),
     };
     if status == StatusCode::SERVICE_UNAVAILABLE {

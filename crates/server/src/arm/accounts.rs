@@ -376,6 +376,8 @@ pub async fn handle(
         | ArmRoute::AccountReprocess { subscription, .. }
         | ArmRoute::ListProjects { subscription, .. }
         | ArmRoute::Project { subscription, .. }
+        | ArmRoute::ListDeployments { subscription, .. }
+        | ArmRoute::Deployment { subscription, .. }
         | ArmRoute::ListDeletedAccounts { subscription }
         | ArmRoute::DeletedAccount { subscription, .. }
         | ArmRoute::AccountOperation { subscription, .. }
@@ -530,6 +532,9 @@ async fn dispatch(
         }
         route @ (ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }) => {
             super::projects::handle(state, request, body, route, caller, sub).await
+        }
+        route @ (ArmRoute::ListDeployments { .. } | ArmRoute::Deployment { .. }) => {
+            super::deployments::handle(state, request, body, route, caller, sub).await
         }
         ArmRoute::AccountReprocess {
             resource_group,

@@ -5,6 +5,7 @@
 
 pub(crate) mod accounts;
 mod authorization;
+mod deployments;
 mod identities;
 mod projects;
 mod resource_groups;
@@ -118,6 +119,8 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::AccountReprocess { .. }
         | ArmRoute::ListProjects { .. }
         | ArmRoute::Project { .. }
+        | ArmRoute::ListDeployments { .. }
+        | ArmRoute::Deployment { .. }
         | ArmRoute::ListDeletedAccounts { .. }
         | ArmRoute::DeletedAccount { .. }
         | ArmRoute::AccountOperation { .. }

@@ -28,6 +28,69 @@ pub enum AiRoute {
         /// File id.
         id: String,
     },
+    /// `GET|POST /openai/fine_tuning/jobs`.
+    Jobs {
+        /// v1 path style.
+        v1: bool,
+    },
+    /// `GET /openai/fine_tuning/jobs/{id}[/events|/checkpoints]`, `POST …/{id}/cancel`.
+    Job {
+        /// v1 path style.
+        v1: bool,
+        /// Job id.
+        id: String,
+        /// What of the job.
+        part: JobPart,
+    },
+    /// `GET /openai/models`.
+    Models {
+        /// v1 path style.
+        v1: bool,
+    },
+    /// `GET|DELETE /openai/models/{id}`.
+    Model {
+        /// v1 path style.
+        v1: bool,
+        /// Model id.
+        id: String,
+    },
+    /// `POST /openai/deployments/{d}/chat/completions` (deployment in the path) or
+    /// `POST /openai/v1/chat/completions` (deployment in the body's `model`).
+    ChatCompletions {
+        /// v1 path style.
+        v1: bool,
+        /// Deployment from the path.
+        deployment: Option<String>,
+    },
+}
+
+/// Which part of a fine-tuning job a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPart {
+    /// The job.
+    Job,
+    /// Its events.
+    Events,
+    /// Its checkpoints.
+    Checkpoints,
+    /// Cancel it.
+    Cancel,
+}
+
+impl AiRoute {
+    /// Whether the request used the `/openai/v1/` path style (no api-version needed).
+    pub fn is_v1(&self) -> bool {
+        match self {
+            AiRoute::Files { v1 }
+            | AiRoute::File { v1, .. }
+            | AiRoute::FileContent { v1, .. }
+            | AiRoute::Jobs { v1 }
+            | AiRoute::Job { v1, .. }
+            | AiRoute::Models { v1 }
+            | AiRoute::Model { v1, .. }
+            | AiRoute::ChatCompletions { v1, .. } => *v1,
+        }
+    }
 }
 
 /// Parses an account-host path (segments original and lower-cased).
@@ -64,6 +127,62 @@ pub fn parse(method: &Method, segments: &[&str], lower: &[&str]) -> Result<AiRou
             AiRoute::FileContent {
                 v1,
                 id: rest[1].to_owned(),
+            },
+        ),
+        ["fine_tuning", "jobs"] => only(
+            &[Method::GET, Method::POST],
+            "GET, POST",
+            AiRoute::Jobs { v1 },
+        ),
+        ["fine_tuning", "jobs", _] => only(
+            &[Method::GET],
+            "GET",
+            AiRoute::Job {
+                v1,
+                id: rest[2].to_owned(),
+                part: JobPart::Job,
+            },
+        ),
+        ["fine_tuning", "jobs", _, part] => {
+            let (part, allowed, allow) = match *part {
+                "events" => (JobPart::Events, Method::GET, "GET"),
+                "checkpoints" => (JobPart::Checkpoints, Method::GET, "GET"),
+                "cancel" => (JobPart::Cancel, Method::POST, "POST"),
+                _ => return Err(RouteError::NotFound),
+            };
+            only(
+                &[allowed],
+                allow,
+                AiRoute::Job {
+                    v1,
+                    id: rest[2].to_owned(),
+                    part,
+                },
+            )
+        }
+        ["models"] => only(&[Method::GET], "GET", AiRoute::Models { v1 }),
+        ["models", _] => only(
+            &[Method::GET, Method::DELETE],
+            "GET, DELETE",
+            AiRoute::Model {
+                v1,
+                id: rest[1].to_owned(),
+            },
+        ),
+        ["chat", "completions"] if v1 => only(
+            &[Method::POST],
+            "POST",
+            AiRoute::ChatCompletions {
+                v1,
+                deployment: None,
+            },
+        ),
+        ["deployments", _, "chat", "completions"] => only(
+            &[Method::POST],
+            "POST",
+            AiRoute::ChatCompletions {
+                v1,
+                deployment: Some(rest[1].to_owned()),
             },
         ),
         _ => Err(RouteError::NotFound),
@@ -128,7 +247,82 @@ mod tests {
                 "/openai/files/file-1/content",
                 Err(RouteError::MethodNotAllowed("GET")),
             ),
-            (Method::GET, "/openai/models", Err(RouteError::NotFound)),
+            (
+                Method::GET,
+                "/openai/models",
+                Ok(AiRoute::Models { v1: false }),
+            ),
+            (
+                Method::DELETE,
+                "/openai/v1/models/gpt-4o-mini-2024-07-18.ft-abc",
+                Ok(AiRoute::Model {
+                    v1: true,
+                    id: "gpt-4o-mini-2024-07-18.ft-abc".into(),
+                }),
+            ),
+            (
+                Method::POST,
+                "/openai/fine_tuning/jobs",
+                Ok(AiRoute::Jobs { v1: false }),
+            ),
+            (
+                Method::GET,
+                "/openai/v1/fine_tuning/jobs/ftjob-1/events",
+                Ok(AiRoute::Job {
+                    v1: true,
+                    id: "ftjob-1".into(),
+                    part: JobPart::Events,
+                }),
+            ),
+            (
+                Method::GET,
+                "/openai/fine_tuning/jobs/ftjob-1/checkpoints",
+                Ok(AiRoute::Job {
+                    v1: false,
+                    id: "ftjob-1".into(),
+                    part: JobPart::Checkpoints,
+                }),
+            ),
+            (
+                Method::POST,
+                "/openai/fine_tuning/jobs/ftjob-1/cancel",
+                Ok(AiRoute::Job {
+                    v1: false,
+                    id: "ftjob-1".into(),
+                    part: JobPart::Cancel,
+                }),
+            ),
+            (
+                Method::GET,
+                "/openai/fine_tuning/jobs/ftjob-1/cancel",
+                Err(RouteError::MethodNotAllowed("POST")),
+            ),
+            (
+                Method::GET,
+                "/openai/fine_tuning/jobs/ftjob-1/other",
+                Err(RouteError::NotFound),
+            ),
+            (
+                Method::POST,
+                "/openai/deployments/My-Dep/chat/completions",
+                Ok(AiRoute::ChatCompletions {
+                    v1: false,
+                    deployment: Some("My-Dep".into()),
+                }),
+            ),
+            (
+                Method::POST,
+                "/openai/v1/chat/completions",
+                Ok(AiRoute::ChatCompletions {
+                    v1: true,
+                    deployment: None,
+                }),
+            ),
+            (
+                Method::POST,
+                "/openai/chat/completions",
+                Err(RouteError::NotFound),
+            ),
             (Method::GET, "/files", Err(RouteError::NotFound)),
         ];
         for (method, path, expected) in rows {

@@ -193,6 +193,28 @@ pub enum ArmRoute {
         /// Operation.
         op: ResourceOp,
     },
+    /// `GET …/accounts/{account}/deployments`
+    ListDeployments {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        account: String,
+    },
+    /// `…/accounts/{account}/deployments/{name}`
+    Deployment {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        account: String,
+        /// Deployment name.
+        name: String,
+        /// Operation.
+        op: ResourceOp,
+    },
     /// `POST …/accounts/{name}/reprocess` (start) or `GET` (progress).
     AccountReprocess {
         /// Subscription id.
@@ -548,6 +570,23 @@ fn parse_cognitive(
         ),
         (Some(rg), [ty, account, p, name]) if eq(ty, "accounts") && eq(p, "projects") => {
             Ok(ArmRoute::Project {
+                subscription,
+                resource_group: rg.to_owned(),
+                account: own(account),
+                name: own(name),
+                op: resource_op(method)?,
+            })
+        }
+        (Some(rg), [ty, account, p]) if eq(ty, "accounts") && eq(p, "deployments") => list(
+            method,
+            ArmRoute::ListDeployments {
+                subscription,
+                resource_group: rg.to_owned(),
+                account: own(account),
+            },
+        ),
+        (Some(rg), [ty, account, p, name]) if eq(ty, "accounts") && eq(p, "deployments") => {
+            Ok(ArmRoute::Deployment {
                 subscription,
                 resource_group: rg.to_owned(),
                 account: own(account),

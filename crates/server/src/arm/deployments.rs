@@ -1,0 +1,172 @@
+//! `Microsoft.CognitiveServices/accounts/{account}/deployments`: model deployments, with the
+//! same long-running-operation headers as accounts. Deploying a fine-tuned model needs the
+//! account's key (its artifact is decrypted into memory); see `keyhold_platform::deployments`.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_platform::Account;
+use keyhold_platform::deployments::{Deployment, DeploymentSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::accounts::{not_found, platform_error, with_operation};
+use super::{Head, json, json_body, rfc3339};
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::routes::{ArmRoute, ResourceOp};
+use crate::state::AppState;
+
+const READ: &str = "Microsoft.CognitiveServices/accounts/deployments/read";
+const WRITE: &str = "Microsoft.CognitiveServices/accounts/deployments/write";
+const DELETE: &str = "Microsoft.CognitiveServices/accounts/deployments/delete";
+
+#[derive(Deserialize)]
+struct ModelBody {
+    format: Option<String>,
+    name: String,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PropertiesBody {
+    model: ModelBody,
+}
+
+#[derive(Deserialize)]
+struct SkuBody {
+    name: Option<String>,
+    capacity: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct DeploymentBody {
+    properties: PropertiesBody,
+    sku: Option<SkuBody>,
+}
+
+fn deployment_json(account: &Account, d: &Deployment) -> Value {
+    json!({
+        "id": format!("{}/deployments/{}", account.resource_id(), d.name),
+        "name": d.name,
+        "type": "Microsoft.CognitiveServices/accounts/deployments",
+        "sku": { "name": d.sku_name, "capacity": d.sku_capacity },
+        "systemData": { "createdAt": rfc3339(d.created_at) },
+        "properties": {
+            "model": { "format": d.model_format, "name": d.model_name, "version": d.model_version },
+            "provisioningState": "Succeeded",
+            "capabilities": { "chatCompletion": "true" },
+            "raiPolicyName": "Microsoft.DefaultV2",
+            "versionUpgradeOption": "NoAutoUpgrade",
+        }
+    })
+}
+
+fn deployment_not_found(name: &str, account: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "DeploymentNotFound",
+        format!("Deployment {name} was not found in account {account}."),
+    )
+}
+
+/// Dispatches a deployments request.
+pub async fn handle(
+    state: &AppState,
+    request: &Head,
+    body: Body,
+    route: ArmRoute,
+    caller: &AuthenticatedPrincipal,
+    sub: &Subscription,
+) -> Result<Response, ApiError> {
+    let (group, account_name) = match &route {
+        ArmRoute::ListDeployments {
+            resource_group,
+            account,
+            ..
+        }
+        | ArmRoute::Deployment {
+            resource_group,
+            account,
+            ..
+        } => (resource_group.clone(), account.clone()),
+        _ => {
+            return Err(ApiError::no_route(
+                request.method().as_str(),
+                request.uri().path(),
+            ));
+        }
+    };
+    let platform = state.platform();
+    let account = match platform.account(&account_name).await {
+        Ok(a) if a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(&group) => a,
+        _ => return Err(not_found(&account_name, &group)),
+    };
+    let account_id = account.resource_id();
+    match route {
+        ArmRoute::ListDeployments { .. } => {
+            authorize(state, caller, &account_id, READ).await?;
+            let value: Vec<Value> = platform
+                .deployments(&account)
+                .await
+                .map_err(platform_error)?
+                .iter()
+                .map(|d| deployment_json(&account, d))
+                .collect();
+            Ok(json(StatusCode::OK, json!({ "value": value })))
+        }
+        ArmRoute::Deployment { name, op, .. } => {
+            let id = format!("{account_id}/deployments/{name}");
+            match op {
+                ResourceOp::Get | ResourceOp::Head => {
+                    authorize(state, caller, &id, READ).await?;
+                    let d = platform
+                        .deployment(&account, &name)
+                        .await
+                        .map_err(|_| deployment_not_found(&name, &account.name))?;
+                    Ok(json(StatusCode::OK, deployment_json(&account, &d)))
+                }
+                ResourceOp::Put | ResourceOp::Patch => {
+                    authorize(state, caller, &id, WRITE).await?;
+                    let body: DeploymentBody = json_body(state, body).await?;
+                    let spec = DeploymentSpec {
+                        model_format: body.properties.model.format,
+                        model_name: body.properties.model.name,
+                        model_version: body.properties.model.version,
+                        sku_name: body.sku.as_ref().and_then(|s| s.name.clone()),
+                        sku_capacity: body.sku.as_ref().and_then(|s| s.capacity),
+                    };
+                    let (d, created) = platform
+                        .put_deployment(&account, &name, spec)
+                        .await
+                        .map_err(platform_error)?;
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    let response = json(status, deployment_json(&account, &d));
+                    with_operation(state, sub, &account.location, response).await
+                }
+                ResourceOp::Delete => {
+                    authorize(state, caller, &id, DELETE).await?;
+                    if platform
+                        .delete_deployment(&account, &name)
+                        .await
+                        .map_err(platform_error)?
+                    {
+                        let response = crate::app::empty(StatusCode::ACCEPTED);
+                        with_operation(state, sub, &account.location, response).await
+                    } else {
+                        Ok(crate::app::empty(StatusCode::NO_CONTENT))
+                    }
+                }
+            }
+        }
+        _ => Err(ApiError::no_route(
+            request.method().as_str(),
+            request.uri().path(),
+        )),
+    }
+}
