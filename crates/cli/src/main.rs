@@ -6,6 +6,7 @@
 mod account_cmd;
 mod audit_cmd;
 mod common;
+mod demo_cmd;
 mod file_cmd;
 mod hub_cmd;
 mod identity_cmd;
@@ -61,12 +62,15 @@ enum Command {
     /// Master key utilities.
     #[command(subcommand)]
     MasterKey(master_key_cmd::MasterKeyCommand),
+    /// Walk through the whole customer-managed-key story on a temporary server (about 30 s).
+    Demo(demo_cmd::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Demo(args) => demo_cmd::run(args),
         Command::Login(args) => identity_cmd::login(args),
         Command::Identity(cmd) => identity_cmd::run(cmd),
         Command::Vault(cmd) => vault_cmd::run(cmd),
