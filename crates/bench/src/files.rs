@@ -57,12 +57,16 @@ fn copy_secs(from: &std::path::Path, to: &std::path::Path) -> Result<f64, String
     Ok(started.elapsed().as_secs_f64())
 }
 
-struct Setup {
-    base: String,
-    key: String,
+/// An account with a customer-managed key, ready for data-plane calls.
+pub struct Setup {
+    /// `https://bench-ai.openai.localhost:{port}/openai`.
+    pub base: String,
+    /// Its API key.
+    pub key: String,
 }
 
-async fn setup(http: &reqwest::Client, server: &Server) -> Result<Setup, String> {
+/// Creates a vault, an RSA key, an OpenAI account with a system identity and CMK.
+pub async fn setup(http: &reqwest::Client, server: &Server) -> Result<Setup, String> {
     let base = format!("https://localhost:{}", server.port);
     let admin = admin_token(http, server).await?;
     let boot: Value = serde_json::from_slice(
@@ -137,7 +141,8 @@ async fn setup(http: &reqwest::Client, server: &Server) -> Result<Setup, String>
     })
 }
 
-async fn upload(
+/// Uploads a file; returns its id.
+pub async fn upload(
     http: &reqwest::Client,
     s: &Setup,
     body: reqwest::Body,

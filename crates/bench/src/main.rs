@@ -3,10 +3,11 @@
 //! asserts anything: they are measurements, not tests.
 //!
 //! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`,
-//! `unwrap`, `files` (all but `crypto` need `cargo build --release -p keyhold-cli` first).
+//! `unwrap`, `files`, `chat` (all but `crypto` need `cargo build --release -p keyhold-cli` first).
 // A benchmark's output is its purpose.
 #![allow(clippy::print_stdout)]
 
+mod chat;
 mod crypto;
 mod files;
 mod http;
@@ -22,8 +23,9 @@ fn main() -> ExitCode {
         "http" => http::run(),
         "unwrap" => vault::run(),
         "files" => files::run(),
+        "chat" => chat::run(),
         other => Err(format!(
-            "unknown benchmark family {other:?}; available: crypto, http, unwrap, files"
+            "unknown benchmark family {other:?}; available: crypto, http, unwrap, files, chat"
         )),
     };
     match result {
