@@ -164,6 +164,9 @@ def test_finetune_deploy_chat_and_the_revocation_matrix(keyhold):
     assert line("keyhold_account_training_runs") == 1
     assert line("keyhold_account_trained_tokens") == job.trained_tokens
     assert line("keyhold_account_completion_tokens_served") >= 4 * reply.usage.completion_tokens - 1
+    usages = {u.name.value: u.current_value for u in cs(keyhold).accounts.list_usages(RG, "ft-cmk").value}
+    assert usages["TrainingRuns"] == 1 and usages["TrainedTokens"] == job.trained_tokens
+    assert usages["ChatRequests"] >= 4 and usages["StoredEncryptedBytes"] > 0, usages
 
     # A deployed model cannot be deleted; once undeployed it is crypto-shredded.
     with pytest.raises(openai.BadRequestError, match="delete the deployment first"):

@@ -40,11 +40,16 @@ async fn fine_tune(http: &reqwest::Client, s: &Setup) -> Result<String, String> 
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let id = job["id"].as_str().ok_or_else(|| format!("job refused: {job}"))?;
+    let id = job["id"]
+        .as_str()
+        .ok_or_else(|| format!("job refused: {job}"))?;
     let started = Instant::now();
     loop {
         let job: Value = http
-            .get(format!("{}/fine_tuning/jobs/{id}?api-version=2024-10-21", s.base))
+            .get(format!(
+                "{}/fine_tuning/jobs/{id}?api-version=2024-10-21",
+                s.base
+            ))
             .header("api-key", &s.key)
             .send()
             .await
@@ -58,7 +63,10 @@ async fn fine_tune(http: &reqwest::Client, s: &Setup) -> Result<String, String> 
                     "fine_tune_seconds={:.2} (200 examples, 2 epochs, built-in trainer)",
                     started.elapsed().as_secs_f64()
                 );
-                return Ok(job["fine_tuned_model"].as_str().unwrap_or_default().to_owned());
+                return Ok(job["fine_tuned_model"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned());
             }
             Some("failed" | "cancelled") => return Err(format!("job ended: {job}")),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -69,7 +77,10 @@ async fn fine_tune(http: &reqwest::Client, s: &Setup) -> Result<String, String> 
 async fn chat_load(http: &reqwest::Client, s: &Setup) -> Result<(f64, f64, f64), String> {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + DURATION;
-    let url = format!("{}/deployments/bench/chat/completions?api-version=2024-10-21", s.base);
+    let url = format!(
+        "{}/deployments/bench/chat/completions?api-version=2024-10-21",
+        s.base
+    );
     let mut tasks = Vec::new();
     for c in 0..CONNECTIONS {
         let (http, url, key, done) = (http.clone(), url.clone(), s.key.clone(), done.clone());

@@ -152,6 +152,27 @@ impl Platform {
         }
     }
 
+    /// One account's usage.
+    pub async fn usage_of(&self, a: &Account, deleted: bool) -> Result<Usage, PlatformError> {
+        let (objects, bytes) = self.stored_bytes(&a.name).await?;
+        let (training_runs, trained_tokens) = self.training_counts(&a.name).await?;
+        let tokens = self.token_counts(&a.name).await?;
+        Ok(Usage {
+            account: a.name.clone(),
+            kind: a.kind.clone(),
+            deleted,
+            objects,
+            stored_encrypted_bytes: bytes,
+            key_status: match &a.encryption {
+                crate::model::Encryption::Mmk => "Mmk".into(),
+                crate::model::Encryption::Cmk(c) => c.status.clone(),
+            },
+            training_runs,
+            trained_tokens,
+            tokens,
+        })
+    }
+
     /// Usage of every account, deleted ones included.
     pub async fn usage(&self) -> Result<Vec<Usage>, PlatformError> {
         let mut out = Vec::new();
@@ -171,23 +192,7 @@ impl Platform {
             accounts.push((d.account, true));
         }
         for (a, deleted) in accounts {
-            let (objects, bytes) = self.stored_bytes(&a.name).await?;
-            let (training_runs, trained_tokens) = self.training_counts(&a.name).await?;
-            let tokens = self.token_counts(&a.name).await?;
-            out.push(Usage {
-                account: a.name.clone(),
-                kind: a.kind.clone(),
-                deleted,
-                objects,
-                stored_encrypted_bytes: bytes,
-                key_status: match &a.encryption {
-                    crate::model::Encryption::Mmk => "Mmk".into(),
-                    crate::model::Encryption::Cmk(c) => c.status.clone(),
-                },
-                training_runs,
-                trained_tokens,
-                tokens,
-            });
+            out.push(self.usage_of(&a, deleted).await?);
         }
         Ok(out)
     }

@@ -373,6 +373,7 @@ pub async fn handle(
         ArmRoute::ListAccounts { subscription, .. }
         | ArmRoute::Account { subscription, .. }
         | ArmRoute::AccountKeys { subscription, .. }
+        | ArmRoute::AccountUsages { subscription, .. }
         | ArmRoute::AccountReprocess { subscription, .. }
         | ArmRoute::ListProjects { subscription, .. }
         | ArmRoute::Project { subscription, .. }
@@ -529,6 +530,46 @@ async fn dispatch(
             }
             let [key1, key2] = platform.api_keys(&account).map_err(platform_error)?;
             Ok(json(StatusCode::OK, json!({ "key1": key1, "key2": key2 })))
+        }
+        ArmRoute::AccountUsages {
+            resource_group,
+            name,
+            ..
+        } => {
+            let resource_id = format!(
+                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+            );
+            authorize(state, caller, &resource_id, READ).await?;
+            let account = match platform.account(&name).await {
+                Ok(a) if in_group(&a, &resource_group) => a,
+                _ => return Err(not_found(&name, &resource_group)),
+            };
+            let u = platform
+                .usage_of(&account, false)
+                .await
+                .map_err(platform_error)?;
+            let entry = |name: &str, value: u64, unit: &str| {
+                json!({
+                    "name": { "value": name, "localizedValue": name },
+                    "currentValue": value,
+                    "limit": null,
+                    "unit": unit,
+                    "status": "Included",
+                    "quotaPeriod": null,
+                })
+            };
+            Ok(json(
+                StatusCode::OK,
+                json!({ "value": [
+                    entry("StoredEncryptedBytes", u.stored_encrypted_bytes, "Bytes"),
+                    entry("StoredObjects", u.objects, "Count"),
+                    entry("TrainingRuns", u.training_runs, "Count"),
+                    entry("TrainedTokens", u.trained_tokens, "Count"),
+                    entry("PromptTokensServed", u.tokens.prompt, "Count"),
+                    entry("CompletionTokensServed", u.tokens.completion, "Count"),
+                    entry("ChatRequests", u.tokens.requests, "Count"),
+                ] }),
+            ))
         }
         route @ (ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }) => {
             super::projects::handle(state, request, body, route, caller, sub).await

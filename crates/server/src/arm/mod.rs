@@ -121,6 +121,7 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::Project { .. }
         | ArmRoute::ListDeployments { .. }
         | ArmRoute::Deployment { .. }
+        | ArmRoute::AccountUsages { .. }
         | ArmRoute::ListDeletedAccounts { .. }
         | ArmRoute::DeletedAccount { .. }
         | ArmRoute::AccountOperation { .. }

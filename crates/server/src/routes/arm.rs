@@ -153,6 +153,15 @@ pub enum ArmRoute {
         /// True for `regenerateKey`.
         regenerate: bool,
     },
+    /// `GET …/accounts/{name}/usages`: the account's metering.
+    AccountUsages {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Account name.
+        name: String,
+    },
     /// `GET …/providers/Microsoft.MachineLearningServices/workspaces` (by subscription or group)
     ListWorkspaces {
         /// Subscription id.
@@ -577,6 +586,14 @@ fn parse_cognitive(
                 op: resource_op(method)?,
             })
         }
+        (Some(rg), [ty, name, u]) if eq(ty, "accounts") && eq(u, "usages") => list(
+            method,
+            ArmRoute::AccountUsages {
+                subscription,
+                resource_group: rg.to_owned(),
+                name: own(name),
+            },
+        ),
         (Some(rg), [ty, account, p]) if eq(ty, "accounts") && eq(p, "deployments") => list(
             method,
             ArmRoute::ListDeployments {
@@ -931,6 +948,41 @@ mod tests {
                     resource_group: "rg".into(),
                     name: "acct1".into(),
                     op: ResourceOp::Put,
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct1/usages"
+                ),
+                Some(Ok(ArmRoute::AccountUsages {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    name: "acct1".into(),
+                })),
+            ),
+            (
+                Method::DELETE,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct1/deployments/d1"
+                ),
+                Some(Ok(ArmRoute::Deployment {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    account: "acct1".into(),
+                    name: "d1".into(),
+                    op: ResourceOp::Delete,
+                })),
+            ),
+            (
+                Method::GET,
+                format!(
+                    "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct1/deployments"
+                ),
+                Some(Ok(ArmRoute::ListDeployments {
+                    subscription: s.into(),
+                    resource_group: "rg".into(),
+                    account: "acct1".into(),
                 })),
             ),
             (
