@@ -8,7 +8,7 @@ use keyhold_platform::files::{FileContent, FileObject};
 use keyhold_platform::{Account, PlatformError};
 use serde_json::{Value, json};
 
-use super::platform_error;
+use super::{limit_param, platform_error};
 use crate::api_version::query_param;
 use crate::arm::Head;
 use crate::error::ApiError;
@@ -45,19 +45,7 @@ pub async fn handle(
         AiRoute::Files { .. } => {
             let purpose = query_param(head.uri(), "purpose");
             let after = query_param(head.uri(), "after");
-            let limit = match query_param(head.uri(), "limit") {
-                None => 10_000,
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=10_000).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(
-                            "invalid_limit",
-                            "limit must be a number from 1 to 10000",
-                        )
-                    })?,
-            };
+            let limit = limit_param(head, 10_000, 10_000)?;
             let (files, has_more) = platform
                 .list_files(account, purpose.as_deref(), after.as_deref(), limit)
                 .await

@@ -9,7 +9,7 @@ use keyhold_platform::models::BASE_MODELS;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::platform_error;
+use super::{limit_param, platform_error};
 use crate::api_version::query_param;
 use crate::arm::{Head, json_body};
 use crate::error::ApiError;
@@ -101,16 +101,7 @@ fn job_json(job: &FineTuneJob) -> Value {
 
 /// `after`/`limit` paging over a newest-first list of `(id, json)`.
 fn page(head: &Head, items: Vec<(String, Value)>, default_limit: usize) -> Result<Value, ApiError> {
-    let limit = match query_param(head.uri(), "limit") {
-        None => default_limit,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", "limit must be a number from 1 to 1000")
-            })?,
-    };
+    let limit = limit_param(head, default_limit, 1000)?;
     let start = match query_param(head.uri(), "after") {
         Some(after) => items
             .iter()

@@ -121,6 +121,23 @@ fn data_action(route: &AiRoute, head: &Head) -> &'static str {
     }
 }
 
+/// The `limit` query parameter of a list: `default` when absent, else 1 to `max`.
+pub(crate) fn limit_param(head: &Head, default: usize, max: usize) -> Result<usize, ApiError> {
+    match crate::api_version::query_param(head.uri(), "limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be a number from 1 to {max}"),
+                )
+            }),
+    }
+}
+
 fn check_api_version(head: &Head) -> Result<(), ApiError> {
     let Some(version) = crate::api_version::query_param(head.uri(), "api-version") else {
         return Err(ApiError::bad_request(

@@ -347,6 +347,22 @@ pub(crate) async fn with_operation(
     Ok(response)
 }
 
+/// The account a child resource (project, deployment) lives under: it must be in `group` of
+/// `sub`, else the answer is the account's 404.
+pub(crate) async fn parent_account(
+    state: &AppState,
+    sub: &keyhold_identity::Subscription,
+    group: &str,
+    name: &str,
+) -> Result<Account, ApiError> {
+    match state.platform().account(name).await {
+        Ok(a) if a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(group) => {
+            Ok(a)
+        }
+        _ => Err(not_found(name, group)),
+    }
+}
+
 pub(crate) fn not_found(name: &str, group: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -11,7 +11,7 @@ use keyhold_platform::deployments::{Deployment, DeploymentSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{not_found, platform_error, with_operation};
+use super::accounts::{parent_account, platform_error, with_operation};
 use super::{Head, json, json_body, rfc3339};
 use crate::auth::authorize;
 use crate::error::ApiError;
@@ -99,10 +99,7 @@ pub async fn handle(
         }
     };
     let platform = state.platform();
-    let account = match platform.account(&account_name).await {
-        Ok(a) if a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(&group) => a,
-        _ => return Err(not_found(&account_name, &group)),
-    };
+    let account = parent_account(state, sub, &group, &account_name).await?;
     let account_id = account.resource_id();
     match route {
         ArmRoute::ListDeployments { .. } => {
