@@ -10,6 +10,7 @@ pub mod deployments;
 mod error;
 pub mod files;
 pub mod finetune;
+mod finetune_worker;
 mod jsonl;
 pub mod keks;
 pub mod metering;
