@@ -11,7 +11,7 @@ mod error;
 pub mod files;
 pub mod finetune;
 mod finetune_worker;
-mod jsonl;
+pub mod jsonl;
 pub mod keks;
 pub mod metering;
 pub mod model;

@@ -313,7 +313,8 @@ async fn run_command(
     Ok(artifact)
 }
 
-fn parse_progress(line: &str) -> Option<EpochReport> {
+/// Reads one progress line of an external trainer (`None` for anything else).
+pub fn parse_progress(line: &str) -> Option<EpochReport> {
     let v: Value = serde_json::from_str(line.trim()).ok()?;
     let epoch = u32::try_from(v.get("epoch")?.as_u64()?).ok()?;
     let f = |k: &str| v.get(k).and_then(Value::as_f64);
