@@ -349,7 +349,7 @@ pub(crate) async fn with_operation(
 
 /// The account a child resource (project, deployment) lives under: it must be in `group` of
 /// `sub`, else the answer is the account's 404.
-pub(crate) async fn parent_account(
+async fn parent_account(
     state: &AppState,
     sub: &keyhold_identity::Subscription,
     group: &str,
@@ -587,11 +587,22 @@ async fn dispatch(
                 ] }),
             ))
         }
-        route @ (ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }) => {
-            super::projects::handle(state, request, body, route, caller, sub).await
-        }
-        route @ (ArmRoute::ListDeployments { .. } | ArmRoute::Deployment { .. }) => {
-            super::deployments::handle(state, request, body, route, caller, sub).await
+        route @ (ArmRoute::ListProjects { .. }
+        | ArmRoute::Project { .. }
+        | ArmRoute::ListDeployments { .. }
+        | ArmRoute::Deployment { .. }) => {
+            let (group, name) = route.parent_account().ok_or_else(|| {
+                ApiError::no_route(request.method().as_str(), request.uri().path())
+            })?;
+            let account = parent_account(state, sub, group, name).await?;
+            if matches!(
+                route,
+                ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }
+            ) {
+                super::projects::handle(state, request, body, route, caller, sub, &account).await
+            } else {
+                super::deployments::handle(state, request, body, route, caller, sub, &account).await
+            }
         }
         ArmRoute::AccountReprocess {
             resource_group,

@@ -11,7 +11,7 @@ use keyhold_platform::deployments::{Deployment, DeploymentSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{parent_account, platform_error, with_operation};
+use super::accounts::{platform_error, with_operation};
 use super::{Head, json, json_body, rfc3339};
 use crate::auth::authorize;
 use crate::error::ApiError;
@@ -79,37 +79,19 @@ pub async fn handle(
     route: ArmRoute,
     caller: &AuthenticatedPrincipal,
     sub: &Subscription,
+    account: &Account,
 ) -> Result<Response, ApiError> {
-    let (group, account_name) = match &route {
-        ArmRoute::ListDeployments {
-            resource_group,
-            account,
-            ..
-        }
-        | ArmRoute::Deployment {
-            resource_group,
-            account,
-            ..
-        } => (resource_group.clone(), account.clone()),
-        _ => {
-            return Err(ApiError::no_route(
-                request.method().as_str(),
-                request.uri().path(),
-            ));
-        }
-    };
     let platform = state.platform();
-    let account = parent_account(state, sub, &group, &account_name).await?;
     let account_id = account.resource_id();
     match route {
         ArmRoute::ListDeployments { .. } => {
             authorize(state, caller, &account_id, READ).await?;
             let value: Vec<Value> = platform
-                .deployments(&account)
+                .deployments(account)
                 .await
                 .map_err(platform_error)?
                 .iter()
-                .map(|d| deployment_json(&account, d))
+                .map(|d| deployment_json(account, d))
                 .collect();
             Ok(json(StatusCode::OK, json!({ "value": value })))
         }
@@ -119,10 +101,10 @@ pub async fn handle(
                 ResourceOp::Get | ResourceOp::Head => {
                     authorize(state, caller, &id, READ).await?;
                     let d = platform
-                        .deployment(&account, &name)
+                        .deployment(account, &name)
                         .await
                         .map_err(|_| deployment_not_found(&name, &account.name))?;
-                    Ok(json(StatusCode::OK, deployment_json(&account, &d)))
+                    Ok(json(StatusCode::OK, deployment_json(account, &d)))
                 }
                 ResourceOp::Put | ResourceOp::Patch => {
                     authorize(state, caller, &id, WRITE).await?;
@@ -135,7 +117,7 @@ pub async fn handle(
                         sku_capacity: body.sku.as_ref().and_then(|s| s.capacity),
                     };
                     let (d, created) = platform
-                        .put_deployment(&account, &name, spec)
+                        .put_deployment(account, &name, spec)
                         .await
                         .map_err(platform_error)?;
                     let status = if created {
@@ -143,13 +125,13 @@ pub async fn handle(
                     } else {
                         StatusCode::OK
                     };
-                    let response = json(status, deployment_json(&account, &d));
+                    let response = json(status, deployment_json(account, &d));
                     with_operation(state, sub, &account.location, response).await
                 }
                 ResourceOp::Delete => {
                     authorize(state, caller, &id, DELETE).await?;
                     if platform
-                        .delete_deployment(&account, &name)
+                        .delete_deployment(account, &name)
                         .await
                         .map_err(platform_error)?
                     {

@@ -10,7 +10,7 @@ use keyhold_platform::projects::{Project, ProjectSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{parent_account, platform_error, with_operation};
+use super::accounts::{platform_error, with_operation};
 use super::{Head, json, json_body, rfc3339};
 use crate::auth::authorize;
 use crate::error::ApiError;
@@ -87,38 +87,20 @@ pub async fn handle(
     route: ArmRoute,
     caller: &AuthenticatedPrincipal,
     sub: &Subscription,
+    account: &Account,
 ) -> Result<Response, ApiError> {
-    let (group, account_name) = match &route {
-        ArmRoute::ListProjects {
-            resource_group,
-            account,
-            ..
-        }
-        | ArmRoute::Project {
-            resource_group,
-            account,
-            ..
-        } => (resource_group.clone(), account.clone()),
-        _ => {
-            return Err(ApiError::no_route(
-                request.method().as_str(),
-                request.uri().path(),
-            ));
-        }
-    };
     let platform = state.platform();
-    let account = parent_account(state, sub, &group, &account_name).await?;
     let account_id = account.resource_id();
     match route {
         ArmRoute::ListProjects { .. } => {
             authorize(state, caller, &account_id, READ).await?;
             let mut value = Vec::new();
             for p in platform
-                .list_projects(&account)
+                .list_projects(account)
                 .await
                 .map_err(platform_error)?
             {
-                value.push(project_json(state, &account, &p).await?);
+                value.push(project_json(state, account, &p).await?);
             }
             Ok(json(StatusCode::OK, json!({ "value": value })))
         }
@@ -127,7 +109,7 @@ pub async fn handle(
             match op {
                 ResourceOp::Get | ResourceOp::Head => {
                     authorize(state, caller, &id, READ).await?;
-                    let p = platform.project(&account, &name).await.map_err(|_| {
+                    let p = platform.project(account, &name).await.map_err(|_| {
                         ApiError::new(
                             StatusCode::NOT_FOUND,
                             "ResourceNotFound",
@@ -136,7 +118,7 @@ pub async fn handle(
                     })?;
                     Ok(json(
                         StatusCode::OK,
-                        project_json(state, &account, &p).await?,
+                        project_json(state, account, &p).await?,
                     ))
                 }
                 ResourceOp::Put | ResourceOp::Patch => {
@@ -163,7 +145,7 @@ pub async fn handle(
                         system_assigned,
                     };
                     let (project, created) = platform
-                        .put_project(&account, &name, spec)
+                        .put_project(account, &name, spec)
                         .await
                         .map_err(platform_error)?;
                     let status = if created {
@@ -171,13 +153,13 @@ pub async fn handle(
                     } else {
                         StatusCode::OK
                     };
-                    let response = json(status, project_json(state, &account, &project).await?);
+                    let response = json(status, project_json(state, account, &project).await?);
                     with_operation(state, sub, &account.location, response).await
                 }
                 ResourceOp::Delete => {
                     authorize(state, caller, &id, DELETE).await?;
                     if platform
-                        .delete_project(&account, &name)
+                        .delete_project(account, &name)
                         .await
                         .map_err(platform_error)?
                     {

@@ -297,6 +297,36 @@ pub enum ArmRoute {
     },
 }
 
+impl ArmRoute {
+    /// `(resource group, account)` of a route to a resource under an AI account (projects,
+    /// deployments); `None` for other routes.
+    pub fn parent_account(&self) -> Option<(&str, &str)> {
+        match self {
+            ArmRoute::ListProjects {
+                resource_group,
+                account,
+                ..
+            }
+            | ArmRoute::Project {
+                resource_group,
+                account,
+                ..
+            }
+            | ArmRoute::ListDeployments {
+                resource_group,
+                account,
+                ..
+            }
+            | ArmRoute::Deployment {
+                resource_group,
+                account,
+                ..
+            } => Some((resource_group, account)),
+            _ => None,
+        }
+    }
+}
+
 const GET: &str = "GET";
 const RESOURCE_METHODS: &str = "GET, HEAD, PUT, PATCH, DELETE";
 const ASSIGNMENT_METHODS: &str = "GET, PUT, DELETE";
@@ -732,6 +762,41 @@ mod tests {
     fn run(method: Method, path: &str) -> Parsed {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         parse(&method, &segments)
+    }
+
+    #[test]
+    fn parent_account_of_child_routes() {
+        let s = "00000000-0000-0000-0000-000000000001";
+        let acct = format!(
+            "/subscriptions/{s}/resourceGroups/rg1/providers/Microsoft.CognitiveServices/accounts/acct1"
+        );
+        for (method, path, expected) in [
+            (
+                Method::GET,
+                format!("{acct}/projects"),
+                Some(("rg1", "acct1")),
+            ),
+            (
+                Method::PUT,
+                format!("{acct}/projects/p1"),
+                Some(("rg1", "acct1")),
+            ),
+            (
+                Method::GET,
+                format!("{acct}/deployments"),
+                Some(("rg1", "acct1")),
+            ),
+            (
+                Method::DELETE,
+                format!("{acct}/deployments/d1"),
+                Some(("rg1", "acct1")),
+            ),
+            (Method::GET, acct.clone(), None),
+            (Method::GET, format!("{acct}/usages"), None),
+        ] {
+            let route = run(method, &path).unwrap().unwrap();
+            assert_eq!(route.parent_account(), expected, "{path}");
+        }
     }
 
     #[test]
