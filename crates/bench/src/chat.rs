@@ -121,10 +121,7 @@ pub fn run() -> Result<(), String> {
         let s = setup(&http, &server).await?;
         let model = fine_tune(&http, &s).await?;
         let admin = admin_token(&http, &server).await?;
-        let boot: Value = serde_json::from_slice(
-            &std::fs::read(server.dir.path().join("data/bootstrap.json")).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
+        let boot = server.bootstrap()?;
         let sub = boot["subscriptionId"].as_str().unwrap_or_default();
         call(&http, reqwest::Method::PUT,
             &format!("https://localhost:{}/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.CognitiveServices/accounts/bench-ai/deployments/bench?api-version=2025-09-01", server.port),

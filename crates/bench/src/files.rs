@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::http::{Server, admin_token, client, start};
-use crate::vault::{call, token_for};
+use crate::http::{Server, admin_token, client, start, token_for, whoami};
+use crate::vault::call;
 
 const GIB: u64 = 1024 * 1024 * 1024;
 const OPS: usize = 10_000;
@@ -69,10 +69,7 @@ pub struct Setup {
 pub async fn setup(http: &reqwest::Client, server: &Server) -> Result<Setup, String> {
     let base = format!("https://localhost:{}", server.port);
     let admin = admin_token(http, server).await?;
-    let boot: Value = serde_json::from_slice(
-        &std::fs::read(server.dir.path().join("data/bootstrap.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let boot = server.bootstrap()?;
     let sub = boot["subscriptionId"]
         .as_str()
         .unwrap_or_default()
@@ -87,15 +84,7 @@ pub async fn setup(http: &reqwest::Client, server: &Server) -> Result<Setup, Str
         &json!({"location": "westeurope"}),
     )
     .await?;
-    let me = http
-        .get(format!("{base}/keyhold/v1/whoami"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<Value>()
-        .await
-        .map_err(|e| e.to_string())?;
+    let me = whoami(http, server, &admin).await?;
     let vault_url =
         format!("{rg}/providers/Microsoft.KeyVault/vaults/bench-kv?api-version=2025-05-01");
     let policy = |oid: &Value, keys: &[&str]| json!({ "tenantId": tenant, "objectId": oid, "permissions": { "keys": keys } });

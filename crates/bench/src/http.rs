@@ -30,6 +30,15 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The bootstrap file (tenant, subscription, admin credentials, scopes).
+    pub fn bootstrap(&self) -> Result<Value, String> {
+        serde_json::from_slice(
+            &std::fs::read(self.dir.path().join("data/bootstrap.json"))
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 impl Drop for Server {
@@ -90,12 +99,13 @@ pub fn client(server: &Server) -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The bootstrap admin's management token.
-pub async fn admin_token(client: &reqwest::Client, server: &Server) -> Result<String, String> {
-    let boot: Value = serde_json::from_slice(
-        &std::fs::read(server.dir.path().join("data/bootstrap.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+/// A token of the bootstrap admin for `scope`.
+pub async fn token_for(
+    client: &reqwest::Client,
+    server: &Server,
+    scope: &str,
+) -> Result<String, String> {
+    let boot = server.bootstrap()?;
     let s = |k: &str| boot[k].as_str().unwrap_or_default().to_owned();
     let response: Value = client
         .post(format!(
@@ -107,7 +117,7 @@ pub async fn admin_token(client: &reqwest::Client, server: &Server) -> Result<St
             ("grant_type", "client_credentials"),
             ("client_id", &s("clientId")),
             ("client_secret", &s("clientSecret")),
-            ("scope", &s("managementScope")),
+            ("scope", scope),
         ])
         .send()
         .await
@@ -119,6 +129,35 @@ pub async fn admin_token(client: &reqwest::Client, server: &Server) -> Result<St
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("no token: {response}"))
+}
+
+/// The bootstrap admin's management token.
+pub async fn admin_token(client: &reqwest::Client, server: &Server) -> Result<String, String> {
+    let scope = server.bootstrap()?["managementScope"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    token_for(client, server, &scope).await
+}
+
+/// `GET /keyhold/v1/whoami` with `token` (the caller's `objectId` and tenant).
+pub async fn whoami(
+    client: &reqwest::Client,
+    server: &Server,
+    token: &str,
+) -> Result<Value, String> {
+    client
+        .get(format!(
+            "https://localhost:{}/keyhold/v1/whoami",
+            server.port
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Requests/s and latency percentiles (ms) for `url` with `CONNECTIONS` concurrent clients.

@@ -11,44 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http::{Server, admin_token, client, start};
+use crate::http::{Server, admin_token, client, start, token_for, whoami};
 
 const CONNECTIONS: usize = 128;
 const DURATION: Duration = Duration::from_secs(10);
-
-pub(crate) async fn token_for(
-    client: &reqwest::Client,
-    server: &Server,
-    scope: &str,
-) -> Result<String, String> {
-    let boot: Value = serde_json::from_slice(
-        &std::fs::read(server.dir.path().join("data/bootstrap.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    let s = |k: &str| boot[k].as_str().unwrap_or_default().to_owned();
-    let response: Value = client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s("authority"),
-            s("tenantId")
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &s("clientId")),
-            ("client_secret", &s("clientSecret")),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    response["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no token: {response}"))
-}
 
 pub(crate) async fn call(
     client: &reqwest::Client,
@@ -80,10 +46,7 @@ async fn setup(
 ) -> Result<(String, String, String), String> {
     let base = format!("https://localhost:{}", server.port);
     let admin = admin_token(client, server).await?;
-    let boot: Value = serde_json::from_slice(
-        &std::fs::read(server.dir.path().join("data/bootstrap.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let boot = server.bootstrap()?;
     let sub = boot["subscriptionId"].as_str().unwrap_or_default();
     let tenant = boot["tenantId"].as_str().unwrap_or_default();
     call(
@@ -94,15 +57,7 @@ async fn setup(
         &json!({ "location": "westeurope" }),
     )
     .await?;
-    let me = client
-        .get(format!("{base}/keyhold/v1/whoami"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<Value>()
-        .await
-        .map_err(|e| e.to_string())?;
+    let me = whoami(client, server, &admin).await?;
     call(
         client,
         reqwest::Method::PUT,
