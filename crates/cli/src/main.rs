@@ -7,6 +7,7 @@ mod account_cmd;
 mod audit_cmd;
 mod common;
 mod demo_cmd;
+mod demo_story;
 mod file_cmd;
 mod hub_cmd;
 mod identity_cmd;
