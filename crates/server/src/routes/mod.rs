@@ -12,6 +12,7 @@
 
 pub mod ai;
 pub mod arm;
+mod arm_parse;
 pub mod vault;
 
 use axum::http::Method;
