@@ -8,20 +8,16 @@
 //! make the pollers wait 30 s); the record says `Succeeded`, and the poller then reads the
 //! resource.
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use keyhold_identity::{AuthenticatedPrincipal, Subscription};
-use keyhold_platform::{
-    Account, AccountIdentity, AccountSpec, CmkRequest, DeletedAccount, Encryption,
-    EncryptionRequest, PlatformError,
-};
+use keyhold_platform::{Account, AccountSpec, DeletedAccount, Encryption, PlatformError};
 use keyhold_store::{Precondition, RecordStoreExt, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::account_body::{AccountBody, parse_encryption, parse_identity};
 use super::{Head, caller_for_subscription, json, json_body, rfc3339};
 use crate::api_version::require;
 use crate::auth::authorize;
@@ -64,59 +60,6 @@ impl Versioned for Operation {
     const SCHEMA: u16 = 1;
 }
 
-#[derive(Deserialize, Default)]
-struct SkuBody {
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IdentityBody {
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
-    #[serde(default)]
-    pub(crate) user_assigned_identities: BTreeMap<String, Value>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct KeyVaultPropertiesBody {
-    key_name: Option<String>,
-    key_version: Option<String>,
-    key_vault_uri: Option<String>,
-    identity_client_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EncryptionBody {
-    key_source: Option<String>,
-    #[serde(default)]
-    key_vault_properties: Option<KeyVaultPropertiesBody>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PropertiesBody {
-    encryption: Option<EncryptionBody>,
-    #[serde(default)]
-    restore: bool,
-    allow_project_management: Option<bool>,
-    disable_local_auth: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct AccountBody {
-    location: Option<String>,
-    kind: Option<String>,
-    sku: Option<SkuBody>,
-    tags: Option<BTreeMap<String, String>>,
-    identity: Option<IdentityBody>,
-    #[serde(default)]
-    properties: PropertiesBody,
-}
-
-/// The platform layer's one mapping to ARM errors.
 pub fn platform_error(err: PlatformError) -> ApiError {
     let status = match &err {
         PlatformError::AccountNotFound(_) => StatusCode::NOT_FOUND,
@@ -140,74 +83,6 @@ pub fn platform_error(err: PlatformError) -> ApiError {
         _ => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, err.code(), err.to_string())
-}
-
-/// `identity.type` → (system-assigned, user-assigned); spaces and case do not matter, as in
-/// ARM ("SystemAssigned, UserAssigned" and "SystemAssigned,UserAssigned" are the same).
-pub(crate) fn identity_kinds(kind: &str) -> Result<(bool, bool), ApiError> {
-    let compact: String = kind.chars().filter(|c| !c.is_whitespace()).collect();
-    match compact.to_ascii_lowercase().as_str() {
-        "none" => Ok((false, false)),
-        "systemassigned" => Ok((true, false)),
-        "userassigned" => Ok((false, true)),
-        "systemassigned,userassigned" => Ok((true, true)),
-        _ => Err(ApiError::bad_request(
-            "InvalidIdentityType",
-            format!(
-                "identity.type {kind:?} is invalid: use None, SystemAssigned, UserAssigned or \"SystemAssigned, UserAssigned\"."
-            ),
-        )),
-    }
-}
-
-fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
-    let (system, user) = identity_kinds(&body.kind)?;
-    if user && body.user_assigned_identities.is_empty() {
-        return Err(ApiError::bad_request(
-            "InvalidIdentity",
-            "identity.type UserAssigned needs identity.userAssignedIdentities.",
-        ));
-    }
-    Ok(AccountIdentity {
-        system_assigned: system,
-        user_assigned: if user {
-            body.user_assigned_identities.into_keys().collect()
-        } else {
-            vec![]
-        },
-    })
-}
-
-fn parse_encryption(body: EncryptionBody) -> Result<EncryptionRequest, ApiError> {
-    match body
-        .key_source
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("microsoft.cognitiveservices") => Ok(EncryptionRequest::Mmk),
-        Some("microsoft.keyvault") | None => {
-            let p = body.key_vault_properties.unwrap_or_default();
-            let uri = p.key_vault_uri.filter(|u| !u.is_empty()).ok_or_else(|| {
-                ApiError::bad_request(
-                    "InvalidKeyVaultUri",
-                    "keyVaultProperties.keyVaultUri is required with keySource Microsoft.KeyVault.",
-                )
-            })?;
-            Ok(EncryptionRequest::Cmk(CmkRequest {
-                key_vault_uri: uri,
-                key_name: p.key_name,
-                key_version: p.key_version,
-                identity_client_id: p.identity_client_id,
-            }))
-        }
-        Some(other) => Err(ApiError::bad_request(
-            "InvalidKeySource",
-            format!(
-                "keySource {other:?} is invalid: use Microsoft.CognitiveServices or Microsoft.KeyVault."
-            ),
-        )),
-    }
 }
 
 pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {

@@ -3,6 +3,7 @@
 //! management-audience token, checks that the caller's tenant owns the subscription, and
 //! authorizes the ARM action on the resource's scope.
 
+mod account_body;
 pub(crate) mod accounts;
 mod authorization;
 mod deployments;

@@ -11,9 +11,8 @@ use keyhold_platform::{Account, AccountIdentity, CmkRequest, Encryption};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{
-    IdentityBody, identity_json, identity_kinds, platform_error, with_operation,
-};
+use super::account_body::{IdentityBody, identity_kinds};
+use super::accounts::{identity_json, platform_error, with_operation};
 use super::{Head, caller_for_subscription, json, json_body, rfc3339};
 use crate::api_version::require;
 use crate::auth::authorize;
