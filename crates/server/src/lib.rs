@@ -14,6 +14,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+mod config_env;
 pub mod data_dir;
 pub mod directory_api;
 pub mod error;
