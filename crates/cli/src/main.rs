@@ -15,6 +15,7 @@ mod key_cmd;
 mod logging;
 mod master_key_cmd;
 mod serve;
+mod tenancy_cmd;
 mod vault_cmd;
 
 use std::process::ExitCode;
@@ -39,6 +40,12 @@ enum Command {
     /// Identities: tokens, service principals, signing keys.
     #[command(subcommand)]
     Identity(identity_cmd::IdentityCommand),
+    /// Tenants (directory administrators).
+    #[command(subcommand)]
+    Tenant(tenancy_cmd::TenantCommand),
+    /// Subscriptions of your tenant, and moving one to another tenant.
+    #[command(subcommand)]
+    Subscription(tenancy_cmd::SubscriptionCommand),
     /// Key vaults (management plane).
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Login(args) => identity_cmd::login(args),
         Command::Identity(cmd) => identity_cmd::run(cmd),
+        Command::Tenant(cmd) => tenancy_cmd::run_tenant(cmd),
+        Command::Subscription(cmd) => tenancy_cmd::run_subscription(cmd),
         Command::Vault(cmd) => vault_cmd::run(cmd),
         Command::Key(cmd) => key_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),

@@ -141,3 +141,103 @@ fn login_and_manage_service_principals() {
     assert!(rotated["kid"].is_string());
     drop(server);
 }
+
+fn ids(list: &Value, field: &str) -> Vec<String> {
+    list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn tenants_subscriptions_and_a_move_from_the_cli() {
+    let parent = temp_parent();
+    let data = parent.path().join("data");
+    let server = start(&data, &[], &[]);
+    let creds = parent.path().join("creds.json");
+    let creds = creds.to_str().unwrap();
+    let bootstrap = data.join("bootstrap.json");
+    cli(
+        &["login", "--bootstrap", bootstrap.to_str().unwrap()],
+        creds,
+    );
+
+    let tenant = cli(&["tenant", "create", "--name", "contoso"], creds);
+    let tenant_id = tenant["tenantId"].as_str().unwrap().to_owned();
+    let admin = &tenant["admin"];
+    assert_eq!(admin["clientSecret"].as_str().unwrap().len(), 40);
+    assert!(ids(&cli(&["tenant", "list"], creds), "tenantId").contains(&tenant_id));
+    let sub = cli(&["subscription", "create", "--name", "s2"], creds);
+    let sub_id = sub["subscriptionId"].as_str().unwrap().to_owned();
+    assert!(ids(&cli(&["subscription", "list"], creds), "subscriptionId").contains(&sub_id));
+
+    // A move to an owner outside the target tenant is refused and changes nothing.
+    let me = cli(&["identity", "whoami"], creds);
+    let (status, _, stderr) = run_to_exit(
+        &[
+            "subscription",
+            "move",
+            "--subscription",
+            &sub_id,
+            "--to-tenant",
+            &tenant_id,
+            "--owner",
+            me["objectId"].as_str().unwrap(),
+        ],
+        &[("KEYHOLD_CLIENT_CONFIG", creds)],
+    );
+    assert!(!status.success());
+    assert!(stderr.contains("PrincipalNotFound"), "{stderr}");
+    assert!(ids(&cli(&["subscription", "list"], creds), "subscriptionId").contains(&sub_id));
+
+    let moved = cli(
+        &[
+            "subscription",
+            "move",
+            "--subscription",
+            &sub_id,
+            "--to-tenant",
+            &tenant_id,
+            "--owner",
+            admin["objectId"].as_str().unwrap(),
+        ],
+        creds,
+    );
+    assert_eq!(moved["toTenantId"], tenant_id.as_str());
+    assert!(!ids(&cli(&["subscription", "list"], creds), "subscriptionId").contains(&sub_id));
+
+    // The new tenant's administrator logs in and finds the subscription in its tenant.
+    let secret_file = parent.path().join("admin-secret");
+    std::fs::write(&secret_file, admin["clientSecret"].as_str().unwrap()).unwrap();
+    let creds_b = parent.path().join("creds-b.json");
+    let creds_b = creds_b.to_str().unwrap();
+    let ca = data.join("tls/ca.pem");
+    cli(
+        &[
+            "login",
+            "--endpoint",
+            &format!("https://localhost:{}", server.port()),
+            "--tenant",
+            &tenant_id,
+            "--client-id",
+            admin["appId"].as_str().unwrap(),
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+        creds_b,
+    );
+    assert_eq!(
+        ids(&cli(&["subscription", "list"], creds_b), "subscriptionId"),
+        vec![sub_id]
+    );
+    let (status, _, _) = run_to_exit(&["tenant", "list"], &[("KEYHOLD_CLIENT_CONFIG", creds_b)]);
+    assert!(
+        !status.success(),
+        "a tenant's administrator is not the directory's"
+    );
+    drop(server);
+}

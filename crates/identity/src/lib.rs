@@ -20,6 +20,7 @@ pub mod roles;
 mod secrets;
 mod service;
 mod signing;
+mod tenancy;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use model::{
 pub use roles::{BUILTIN_ROLES, RoleDefinition};
 pub use secrets::NewSecret;
 pub use service::{AuthenticatedPrincipal, Expectation, IssuedToken};
+pub use tenancy::{SubscriptionMove, tenant_scope};
 
 /// Token-service settings, known once the server has bound its port.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use crate::error::IdentityError;
 use crate::model::{Principal, PrincipalKind, WorkloadBinding};
 use crate::secrets::{NewSecret, generate_secret};
 
-const MANAGED: &str = "identity.managed";
+pub(crate) const MANAGED: &str = "identity.managed";
 const WORKLOADS: &str = "identity.workloads";
 
 /// Which identity of a binding a workload asks for.
@@ -111,7 +111,12 @@ impl Identity {
         name: &str,
     ) -> Result<Principal, IdentityError> {
         if let Some(existing) = self.managed_identity_for_resource(resource_id).await? {
-            return Ok(existing);
+            if existing.tenant_id == tenant {
+                return Ok(existing);
+            }
+            // Left behind by a subscription move: identities do not cross tenants, so the
+            // resource gets a new one in its new tenant (Azure's "disable and re-enable").
+            self.delete_for_resource(resource_id).await?;
         }
         let kind = PrincipalKind::SystemAssigned {
             resource_id: resource_id.to_owned(),
@@ -126,15 +131,22 @@ impl Identity {
         resource_id: &str,
         name: &str,
     ) -> Result<(Principal, bool), IdentityError> {
+        let mut replaced = false;
         if let Some(existing) = self.managed_identity_for_resource(resource_id).await? {
-            return Ok((existing, false));
+            if existing.tenant_id == tenant {
+                return Ok((existing, false));
+            }
+            // Left behind by a subscription move (see `ensure_system_assigned`): re-creating
+            // the resource makes a new identity in the subscription's tenant.
+            self.delete_for_resource(resource_id).await?;
+            replaced = true;
         }
         let kind = PrincipalKind::UserAssigned {
             resource_id: resource_id.to_owned(),
         };
         Ok((
             self.create_managed(tenant, kind, resource_id, name).await?,
-            true,
+            !replaced,
         ))
     }
 

@@ -186,6 +186,7 @@ pub async fn check(
     }
     let identity =
         identity.ok_or_else(|| PlatformError::CmkIdentityMissing(account.name.clone()))?;
+    check_identity_tenant(account, &identity)?;
     let key = access
         .probe(&identity, &base, &key_name, key_version.as_deref())
         .await?;
@@ -217,9 +218,27 @@ pub async fn check(
     })
 }
 
+/// The identity must live in the account's tenant: after a subscription move the old identity
+/// is still attached but belongs to the tenant the subscription left.
+pub fn check_identity_tenant(account: &Account, identity: &Principal) -> Result<(), PlatformError> {
+    if identity.tenant_id == account.tenant_id {
+        return Ok(());
+    }
+    Err(PlatformError::CmkTenantMoved {
+        account: account.name.clone(),
+        identity: identity.object_id.to_string(),
+        identity_tenant: identity.tenant_id.to_string(),
+        account_tenant: account.tenant_id.to_string(),
+    })
+}
+
 /// The management-plane rules of a local vault: tenant, region, Foundry group, purge
 /// protection, RBAC mode (OpenAI), firewall.
-fn check_vault(account: &Account, vault: &str, facts: &VaultFacts) -> Result<(), PlatformError> {
+pub fn check_vault(
+    account: &Account,
+    vault: &str,
+    facts: &VaultFacts,
+) -> Result<(), PlatformError> {
     let vault = vault.to_owned();
     if facts.tenant_id != account.tenant_id {
         return Err(PlatformError::CmkVaultTenantMismatch(vault));

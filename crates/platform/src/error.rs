@@ -106,6 +106,20 @@ pub enum PlatformError {
         "Key vault {0} belongs to another tenant: the vault and the account must be in the same tenant."
     )]
     CmkVaultTenantMismatch(String),
+    /// The account's managed identity stayed in the tenant its subscription left.
+    #[error(
+        "Account {account} is now in tenant {account_tenant}, but its managed identity {identity} stayed in tenant {identity_tenant} when the subscription moved: managed identities do not move between tenants. Switch the identity on again (or assign a user-assigned identity of tenant {account_tenant}), grant it get, wrapKey and unwrapKey in a vault of tenant {account_tenant}, and set the key again; the account's data is kept."
+    )]
+    CmkTenantMoved {
+        /// Account.
+        account: String,
+        /// The identity's object id.
+        identity: String,
+        /// The tenant the identity is in.
+        identity_tenant: String,
+        /// The tenant the account is in.
+        account_tenant: String,
+    },
     /// Foundry: vault in the same resource group.
     #[error(
         "Key vault {vault} is in resource group {vault_group}: Foundry resources need the vault in their own resource group ({account_group})."
@@ -212,6 +226,7 @@ impl PlatformError {
             PlatformError::CmkVaultRbacNotSupported(_) => "CmkVaultRbacNotSupported",
             PlatformError::CmkVaultRegionMismatch { .. } => "CmkVaultRegionMismatch",
             PlatformError::CmkVaultTenantMismatch(_) => "CmkVaultTenantMismatch",
+            PlatformError::CmkTenantMoved { .. } => "CmkTenantMoved",
             PlatformError::CmkVaultResourceGroupMismatch { .. } => "CmkVaultResourceGroupMismatch",
             PlatformError::CmkVaultFirewallBlocksTrustedServices(_) => {
                 "CmkVaultFirewallBlocksTrustedServices"

@@ -142,13 +142,24 @@ impl Platform {
             Encryption::Cmk(c) => c.identity_client_id.clone(),
             Encryption::Mmk => None,
         };
-        self.cmk_identity(account, client_id.as_deref())
+        let identity = self
+            .cmk_identity(account, client_id.as_deref())
             .await?
             .ok_or_else(|| PlatformError::CustomerManagedKeyAccessDenied {
                 account: account.name.clone(),
                 key: String::new(),
                 cause: "the account has no managed identity".into(),
-            })
+            })?;
+        // Never use an identity left behind in another tenant by a subscription move, even if
+        // a vault of that tenant would still accept it.
+        crate::cmk::check_identity_tenant(account, &identity).map_err(|e| {
+            PlatformError::CustomerManagedKeyAccessDenied {
+                account: account.name.clone(),
+                key: String::new(),
+                cause: format!("{}: {e}", e.code()),
+            }
+        })?;
+        Ok(identity)
     }
 
     async fn unwrap_kek(

@@ -20,6 +20,7 @@ pub mod projects;
 pub mod reprocess;
 pub mod responder;
 pub mod scratch;
+mod tenant_move;
 pub mod trainer;
 mod watch;
 pub mod workspaces;

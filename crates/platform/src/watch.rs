@@ -5,7 +5,8 @@
 //! - a usable key → `Active`; an unpinned account follows the key's newest version, and the
 //!   version it leaves keeps protecting older data (`previous_versions`);
 //! - anything else (access policy or role removed, key disabled, expired, deleted, identity
-//!   gone or disabled, vault gone or unreachable) → `KeyInaccessible` with the reason.
+//!   gone or disabled, vault gone or unreachable, subscription moved to another tenant) →
+//!   `KeyInaccessible` with the reason.
 //!
 //! Only transitions (and version changes) are written, with compare-and-swap, so many nodes
 //! can run the watcher without fighting; a lost race is re-checked on the next round.
@@ -75,6 +76,15 @@ impl Platform {
                 .cmk_identity(&account, settings.identity_client_id.as_deref())
                 .await?
                 .ok_or_else(|| PlatformError::CmkIdentityMissing(account.name.clone()))?;
+            // A moved subscription: the identity stayed behind (it is also disabled, but the
+            // move is the reason to report), or the vault now answers to another tenant.
+            cmk::check_identity_tenant(&account, &identity)?;
+            let vault = self.access.vault_facts(&settings.key_vault_uri).await?;
+            if !vault.remote && vault.tenant_id != account.tenant_id {
+                return Err(PlatformError::CmkVaultTenantMismatch(
+                    settings.vault.clone(),
+                ));
+            }
             if !identity.enabled {
                 return Err(PlatformError::CmkIdentityAccessDenied {
                     identity: identity.object_id.to_string(),

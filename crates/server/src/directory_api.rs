@@ -51,6 +51,18 @@ pub enum DirectoryRoute {
     WhoAmI,
     /// `GET /keyhold/v1/audit?after={seq}&top={n}`: audit entries in order, with the head.
     Audit,
+    /// `GET|POST /keyhold/v1/tenants`
+    Tenants,
+    /// `GET|POST /keyhold/v1/tenants/{t}/subscriptions`
+    Subscriptions {
+        /// Tenant segment.
+        tenant: String,
+    },
+    /// `POST /keyhold/v1/subscriptions/{s}/changeTenant`
+    ChangeTenant {
+        /// Subscription segment.
+        subscription: String,
+    },
 }
 
 /// Parses `/keyhold/v1/…` (segments after `keyhold`, `v1`); `None` if not a directory path.
@@ -63,6 +75,15 @@ pub fn parse(segments: &[&str]) -> Option<DirectoryRoute> {
         ["keyhold", "v1", "workloadbindings"] => Some(DirectoryRoute::WorkloadBindings),
         ["keyhold", "v1", "whoami"] => Some(DirectoryRoute::WhoAmI),
         ["keyhold", "v1", "audit"] => Some(DirectoryRoute::Audit),
+        ["keyhold", "v1", "tenants"] => Some(DirectoryRoute::Tenants),
+        ["keyhold", "v1", "tenants", _, "subscriptions"] => {
+            Some(DirectoryRoute::Subscriptions { tenant: tenant() })
+        }
+        ["keyhold", "v1", "subscriptions", _, "changetenant"] => {
+            Some(DirectoryRoute::ChangeTenant {
+                subscription: tenant(),
+            })
+        }
         ["keyhold", "v1", "tenants", _, "serviceprincipals"] => {
             Some(DirectoryRoute::ServicePrincipals { tenant: tenant() })
         }
@@ -116,13 +137,18 @@ fn principal_json(p: &Principal, secret: Option<&NewSecret>) -> Value {
     v
 }
 
-async fn directory_caller(
+/// Authenticates a directory call and authorizes `action`: at the tenant's directory scope
+/// `/tenants/{t}` (from a token of that tenant) when the path names a tenant, else at the
+/// directory root `/`. The first start's administrator is Owner at `/`, which covers every
+/// tenant; a tenant made later has an administrator of its own, Owner at its scope only.
+pub(crate) async fn directory_caller(
     state: &AppState,
     request: &Head,
     tenant_segment: Option<&str>,
     action: &str,
 ) -> Result<AuthenticatedPrincipal, ApiError> {
     let caller = authenticate(state, request.headers(), Api::Management, None).await?;
+    let mut scope = "/".to_owned();
     if let Some(segment) = tenant_segment {
         let tenant = state.identity().tenant_by_segment(segment).await?;
         if tenant.id != caller.principal.tenant_id {
@@ -133,8 +159,9 @@ async fn directory_caller(
                 challenge(state, Api::Management, tenant.id, Some(&err)),
             ));
         }
+        scope = keyhold_identity::tenant_scope(tenant.id);
     }
-    authorize(state, &caller, "/", action).await?;
+    authorize(state, &caller, &scope, action).await?;
     Ok(caller)
 }
 
@@ -155,7 +182,7 @@ struct BindingBody {
     identities: Vec<String>,
 }
 
-fn method_not_allowed(request: &Head, allow: &'static str) -> ApiError {
+pub(crate) fn method_not_allowed(request: &Head, allow: &'static str) -> ApiError {
     ApiError::method_not_allowed(request.method().as_str(), allow)
 }
 
@@ -211,6 +238,13 @@ async fn handle_inner(
                     "head": { "seq": head_seq, "hash": head_hash },
                 }),
             ))
+        }
+        DirectoryRoute::Tenants => crate::directory_tenancy::tenants(state, request, body).await,
+        DirectoryRoute::Subscriptions { tenant } => {
+            crate::directory_tenancy::subscriptions(state, request, body, &tenant).await
+        }
+        DirectoryRoute::ChangeTenant { subscription } => {
+            crate::directory_tenancy::change_tenant(state, request, body, &subscription).await
         }
         DirectoryRoute::ServicePrincipals { tenant } => match *request.method() {
             Method::GET => {
@@ -409,6 +443,18 @@ mod tests {
                 "keyhold/v1/tenants/T/rotateSigningKey",
                 Some(DirectoryRoute::RotateSigningKey { tenant: "T".into() }),
             ),
+            ("keyhold/v1/tenants", Some(DirectoryRoute::Tenants)),
+            (
+                "keyhold/v1/tenants/T/subscriptions",
+                Some(DirectoryRoute::Subscriptions { tenant: "T".into() }),
+            ),
+            (
+                "keyhold/v1/subscriptions/S/changeTenant",
+                Some(DirectoryRoute::ChangeTenant {
+                    subscription: "S".into(),
+                }),
+            ),
+            ("keyhold/v1/subscriptions/S", None),
             ("keyhold/v1/tenants/T", None),
             ("keyhold/v2/workloadBindings", None),
         ];

@@ -17,6 +17,7 @@ pub mod config;
 mod config_env;
 pub mod data_dir;
 pub mod directory_api;
+mod directory_tenancy;
 pub mod error;
 pub mod identity_api;
 pub mod jwks_fetch;

@@ -19,6 +19,7 @@ mod material;
 pub mod model;
 mod ops;
 mod rotation;
+mod tenant_move;
 mod vaults;
 
 use std::collections::HashMap;
