@@ -26,6 +26,6 @@ pub use ext::RecordStoreExt;
 pub use local_blobs::LocalBlobStore;
 pub use record::{
     Batch, Committed, MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_KEY_LEN, MAX_SCAN_LIMIT, MAX_VALUE_LEN,
-    Op, Page, Precondition, Record, RecordStore, validate_key, validate_namespace,
+    Op, Page, Precondition, Record, RecordStore, validate_key, validate_namespace, validate_scan,
 };
 pub use redb_engine::RedbRecordStore;
