@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from postgres_harness import Postgres
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KEYHOLD_BIN = os.environ.get("KEYHOLD_BIN", str(ROOT / "target" / "debug" / "keyhold"))
 
@@ -75,12 +77,45 @@ class Keyhold:
         return self.process.returncode
 
 
+# The configuration the tests run against: "embedded" (the default) or "postgres" (the
+# scale-out record engine; scripts/test runs the suite in both).
+STORE = os.environ.get("KEYHOLD_INTEROP_STORE", "embedded")
+_postgres: Postgres | None = None
+_databases: dict = {}
+
+
+def scale_out_args(data_dir: pathlib.Path) -> list:
+    """In the PostgreSQL configuration: a database of its own per data directory (the same one
+    when a test restarts a server) and the master key file every node of a cluster shares."""
+    global _postgres
+    if STORE != "postgres":
+        return []
+    if _postgres is None:
+        _postgres = Postgres()
+    key = str(data_dir.resolve())
+    if key not in _databases:
+        master = data_dir.parent / f"{data_dir.name}.master-key"
+        generated = subprocess.run([KEYHOLD_BIN, "master-key", "generate"], check=True,
+                                   capture_output=True, text=True).stdout
+        master.write_text(generated)
+        master.chmod(0o600)
+        _databases[key] = (_postgres.create_database(), master)
+    url, master = _databases[key]
+    return ["--store", url, "--master-key-file", str(master)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _postgres is not None:
+        _postgres.destroy()
+
+
 def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
                   listen: str = "127.0.0.1:0") -> Keyhold:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHOLD_")}
     full_env.update(env or {})
     process = subprocess.Popen(
-        [KEYHOLD_BIN, "serve", "--listen", listen, "--data-dir", str(data_dir), *extra],
+        [KEYHOLD_BIN, "serve", "--listen", listen, "--data-dir", str(data_dir),
+         *scale_out_args(data_dir), *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -119,6 +119,29 @@ pub enum LogFormat {
 pub enum StoreConfig {
     /// redb in the data directory.
     Embedded,
+    /// A PostgreSQL database shared by every node.
+    Postgres(PostgresUrl),
+}
+
+/// A `postgres://` URL. It may hold a password, so it is never printed (`Debug` shows only
+/// the host part).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = self.0.rsplit_once('@').map_or("…", |(_, rest)| {
+            rest.split(['/', '?']).next().unwrap_or("…")
+        });
+        write!(f, "postgres://…@{host}/…")
+    }
 }
 
 /// Where blobs (encrypted objects) live.
@@ -455,18 +478,23 @@ fn parse_store(value: Option<&str>) -> Result<StoreConfig, ConfigError> {
     match value {
         None | Some("embedded") => Ok(StoreConfig::Embedded),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Err(ConfigError::Invalid {
+            // Parsed now so a typo fails the start before anything is written; the parser's
+            // message never repeats the URL (it may hold a password).
+            tokio_postgres_config(url).map_err(|reason| ConfigError::Invalid {
                 setting: "store",
-                reason: "this build has only the embedded store; the PostgreSQL engine is not \
-                         compiled in yet"
-                    .into(),
-            })
+                reason,
+            })?;
+            Ok(StoreConfig::Postgres(PostgresUrl(url.to_owned())))
         }
         Some(other) => Err(ConfigError::Invalid {
             setting: "store",
             reason: format!("{other:?} is not `embedded` or a postgres:// URL"),
         }),
     }
+}
+
+fn tokio_postgres_config(url: &str) -> Result<(), String> {
+    keyhold_store_postgres::PgSettings::validate_url(url)
 }
 
 fn parse_blob(value: Option<&str>, data_dir: &Path) -> Result<BlobConfig, ConfigError> {

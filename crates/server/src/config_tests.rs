@@ -140,7 +140,14 @@ fn invalid_values_table() {
         ),
         (
             ConfigLayer {
-                store: Some("postgres://u@h/db".into()),
+                store: Some("postgres://u@h:notaport/db".into()),
+                ..Default::default()
+            },
+            "store",
+        ),
+        (
+            ConfigLayer {
+                store: Some("postgres://u@h/".into()),
                 ..Default::default()
             },
             "store",
@@ -296,4 +303,20 @@ fn trusted_issuers_from_file() {
         ConfigLayer::from_file(&path).is_err(),
         "unknown keys in tables are rejected too"
     );
+}
+
+#[test]
+fn postgres_store_url_is_accepted_and_never_printed() {
+    let config = Config::validate(ConfigLayer {
+        store: Some("postgres://keyhold:hunter2@db.internal:5432/keyhold".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let StoreConfig::Postgres(url) = &config.store else {
+        panic!("{:?}", config.store)
+    };
+    assert!(url.expose().contains("hunter2"));
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("db.internal:5432"), "{printed}");
 }

@@ -17,6 +17,7 @@ use keyhold_store::{
     BlobStore, EmbeddedStore, LocalBlobStore, RecordStore, RecordStoreExt, RedbRecordStore,
     StoreError,
 };
+use keyhold_store_postgres::{PgRecordStore, PgSettings};
 
 use crate::app::router;
 use crate::bootstrap;
@@ -112,7 +113,22 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         reason: e.to_string(),
     })?;
     let mut master = master_key::load(config.master_key_file.as_deref(), &data_dir, state)?;
-    if state == DataDirState::Initialized {
+    if let StoreConfig::Postgres(_) = &config.store
+        && !matches!(
+            master.origin,
+            master_key::MasterKeyOrigin::ConfiguredFile(_)
+        )
+    {
+        // Every node must seal and open with the same key; a development key generated in
+        // one node's data directory would make the others unable to read anything.
+        return Err(StartupError::Serve(
+            "a PostgreSQL store is shared by every node, so they need the same master key: set \
+             master_key_file (KEYHOLD_MASTER_KEY_FILE, --master-key-file) to a key file kept \
+             outside the data directory (`keyhold master-key generate`)"
+                .into(),
+        ));
+    }
+    if state == DataDirState::Initialized && config.store == StoreConfig::Embedded {
         verify_master_key(&data_dir, &master.sealer, &master.origin)?;
     }
     let mut prepared_tls = tls::prepare(&config, &data_dir.tls_dir(), &master.sealer)?;
@@ -130,7 +146,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     }
     master.persist()?;
     prepared_tls.persist()?;
-    let store = open_store(&config, &data_dir)?;
+    let store = open_store(&config, &data_dir).await?;
     record_master_key(store.records.as_ref(), &master.sealer, &master.origin).await?;
 
     let sealer = Arc::new(master.sealer);
@@ -503,10 +519,18 @@ struct OpenedStore {
 }
 
 /// Opens the configured engines. The embedded default keeps records and blobs in the data
-/// directory; a `file://` blob URL moves the blobs elsewhere.
-fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, StartupError> {
-    let StoreConfig::Embedded = config.store;
+/// directory; a `file://` blob URL moves the blobs elsewhere; a `postgres://` store keeps the
+/// records in PostgreSQL (migrated on start).
+async fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, StartupError> {
     let BlobConfig::LocalDir(blob_dir) = &config.blob;
+    if let StoreConfig::Postgres(url) = &config.store {
+        let records = PgRecordStore::connect(&PgSettings::new(url.expose().to_owned())).await?;
+        create_private_dir(blob_dir)?;
+        return Ok(OpenedStore {
+            records: Arc::new(records),
+            blobs: Arc::new(LocalBlobStore::open(blob_dir)?),
+        });
+    }
     if *blob_dir == data_dir.root().join("blobs") {
         let store = EmbeddedStore::open(data_dir.root())?;
         return Ok(OpenedStore {
@@ -527,24 +551,31 @@ async fn record_master_key(
     sealer: &Sealer,
     origin: &master_key::MasterKeyOrigin,
 ) -> Result<(), StartupError> {
-    if let Some(existing) = records.get("system", MASTER_KEY_CHECK_KEY).await? {
-        // Checked again here because the read-only pre-check cannot read a store that needs
-        // repair after a crash.
-        return match sealer.open(MASTER_KEY_CHECK_PURPOSE, &existing.value) {
-            Ok(_) => Ok(()),
-            Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
-                Err(MasterKeyError::Mismatch(origin.clone()).into())
-            }
-            Err(e) => Err(StartupError::Serve(e.to_string())),
-        };
+    loop {
+        if let Some(existing) = records.get("system", MASTER_KEY_CHECK_KEY).await? {
+            // Checked again here because the read-only pre-check cannot read a store that
+            // needs repair after a crash, and a shared (PostgreSQL) store has no pre-check.
+            return match sealer.open(MASTER_KEY_CHECK_PURPOSE, &existing.value) {
+                Ok(_) => Ok(()),
+                Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
+                    Err(MasterKeyError::Mismatch(origin.clone()).into())
+                }
+                Err(e) => Err(StartupError::Serve(e.to_string())),
+            };
+        }
+        let check = sealer
+            .seal(MASTER_KEY_CHECK_PURPOSE, b"keyhold")
+            .map_err(|e| StartupError::Serve(e.to_string()))?;
+        match records
+            .put_if_absent("system", MASTER_KEY_CHECK_KEY, check)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            // Another node of a shared store recorded its check first: verify against it.
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let check = sealer
-        .seal(MASTER_KEY_CHECK_PURPOSE, b"keyhold")
-        .map_err(|e| StartupError::Serve(e.to_string()))?;
-    records
-        .put_if_absent("system", MASTER_KEY_CHECK_KEY, check)
-        .await?;
-    Ok(())
 }
 
 /// Checks the master key against the existing store through a read-only open, so that a

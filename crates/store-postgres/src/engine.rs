@@ -39,6 +39,25 @@ impl PgSettings {
     }
 }
 
+impl PgSettings {
+    /// Checks that `url` is a PostgreSQL connection URL naming a host and a database; the
+    /// message never repeats the URL.
+    pub fn validate_url(url: &str) -> Result<(), String> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            format!("not a valid PostgreSQL URL (postgres://user@host[:port]/database): {e}")
+        })?;
+        if config.get_hosts().is_empty() {
+            return Err("the PostgreSQL URL names no host".into());
+        }
+        if config.get_dbname().is_none_or(str::is_empty) {
+            return Err(
+                "the PostgreSQL URL names no database (postgres://user@host/database)".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for PgSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgSettings")

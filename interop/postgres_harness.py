@@ -1,0 +1,78 @@
+"""A real PostgreSQL for the interop tests' scale-out configuration.
+
+Mirrors ``keyhold_store_postgres::testing``: ``initdb`` from the machine's Debian packages into
+a temporary directory (as the ``postgres`` user when we are root, since initdb refuses root),
+started on a free loopback port with ``fsync=on``, one database per keyhold server, removed at
+the end. Nothing is mocked.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+
+
+def _bindir() -> pathlib.Path:
+    if os.environ.get("KEYHOLD_PG_BINDIR"):
+        return pathlib.Path(os.environ["KEYHOLD_PG_BINDIR"])
+    found = sorted(p / "bin" for p in pathlib.Path("/usr/lib/postgresql").glob("*")
+                   if (p / "bin" / "initdb").exists())
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql "
+                           "(apt-get install -y postgresql), or set KEYHOLD_PG_BINDIR")
+    return found[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Postgres:
+    """A running PostgreSQL server; ``create_database()`` hands out fresh databases."""
+
+    def __init__(self) -> None:
+        self.bindir = _bindir()
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-pg-"))
+        self.port = _free_port()
+        self.as_postgres = os.geteuid() == 0
+        self._names = itertools.count(1)
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
+                  "--no-sync")
+        self.start()
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [str(self.bindir / program), *args]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, cwd=self.dir, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} failed:\n{result.stdout}\n{result.stderr}")
+
+    def start(self) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=on "
+                   "-c max_connections=400")
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "postgres.log"),
+                  "-w", "-t", "60", "-o", options, "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+    def create_database(self) -> str:
+        name = f"keyhold_{next(self._names)}"
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def destroy(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
