@@ -6,6 +6,7 @@ loopback (RFC 6761; Debian's resolver does not), exactly as DESIGN.md section 8 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -26,6 +27,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 KEYHOLD_BIN = os.environ.get("KEYHOLD_BIN", str(ROOT / "target" / "debug" / "keyhold"))
 
 _system_getaddrinfo = socket.getaddrinfo
+# Which loopback address `*.localhost` means in this thread: the cluster tests run nodes on
+# 127.0.0.1, 127.0.0.2, … with one port (so their issuer and vault URLs are the same) and pick
+# the node a client talks to with `via(address)`.
+_route = threading.local()
 
 
 def _getaddrinfo(host, *args, **kwargs):
@@ -34,11 +39,23 @@ def _getaddrinfo(host, *args, **kwargs):
     if isinstance(host, str):
         name = host.rstrip(".").lower()
         if name == "localhost" or name.endswith(".localhost"):
-            host = "127.0.0.1"
+            host = getattr(_route, "address", "127.0.0.1")
     return _system_getaddrinfo(host, *args, **kwargs)
 
 
 socket.getaddrinfo = _getaddrinfo
+
+
+@contextlib.contextmanager
+def via(address: str):
+    """Connections opened in this block to `*.localhost` go to `address`. Create clients
+    inside the block and do not reuse them elsewhere (their pooled connections stay put)."""
+    previous = getattr(_route, "address", "127.0.0.1")
+    _route.address = address
+    try:
+        yield
+    finally:
+        _route.address = previous
 
 
 @dataclass
@@ -84,11 +101,11 @@ _postgres: Postgres | None = None
 _databases: dict = {}
 
 
-def scale_out_args(data_dir: pathlib.Path) -> list:
+def scale_out_args(data_dir: pathlib.Path, extra: tuple) -> list:
     """In the PostgreSQL configuration: a database of its own per data directory (the same one
     when a test restarts a server) and the master key file every node of a cluster shares."""
     global _postgres
-    if STORE != "postgres":
+    if STORE != "postgres" or "--store" in extra:
         return []
     if _postgres is None:
         _postgres = Postgres()
@@ -115,7 +132,7 @@ def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
     full_env.update(env or {})
     process = subprocess.Popen(
         [KEYHOLD_BIN, "serve", "--listen", listen, "--data-dir", str(data_dir),
-         *scale_out_args(data_dir), *extra],
+         *scale_out_args(data_dir, extra), *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

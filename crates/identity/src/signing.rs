@@ -1,9 +1,15 @@
 //! Per-tenant token-signing keys: RSA-2048, created on first use, private halves stored only
 //! sealed under the master key, rotatable. Retired keys stay published (JWKS) until every
 //! token they signed has expired.
+//!
+//! Nodes sharing a store cache the keys they loaded; a cached set is reloaded after
+//! [`CACHE_TTL`] (another node may have rotated), and at once when a token names a kid the set
+//! does not know, at most every [`MISS_RELOAD_INTERVAL`] per tenant (so tokens with made-up
+//! kids cannot make every request scan the store).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use keyhold_crypto::{RsaPrivateKey, RsaPublicKey, Sealer};
@@ -17,6 +23,10 @@ use crate::model::SigningKeyRecord;
 const NAMESPACE: &str = "identity.signing_keys";
 /// Seal purpose. DO NOT CHANGE.
 const SEAL_PURPOSE: &str = "identity.signing-key.v1";
+/// How long a loaded key set is used before it is read again.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// The least time between two reloads caused by an unknown kid.
+pub const MISS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The key that signs new tokens.
 pub struct ActiveKey {
@@ -30,6 +40,7 @@ struct TenantKeys {
     active: Arc<ActiveKey>,
     /// kid → (public key, retired at).
     published: HashMap<String, (RsaPublicKey, Option<u64>)>,
+    loaded_at: Instant,
 }
 
 /// Loads, creates and caches signing keys.
@@ -73,15 +84,20 @@ impl SigningKeys {
                 active = Some(Arc::new(ActiveKey { kid: rec.kid, key }));
             }
         }
-        Ok(active.map(|active| TenantKeys { active, published }))
+        Ok(active.map(|active| TenantKeys {
+            active,
+            published,
+            loaded_at: Instant::now(),
+        }))
     }
 
     async fn tenant_keys(&self, tenant: Uuid, now: u64) -> Result<Arc<TenantKeys>, IdentityError> {
-        if let Some(keys) = self.cache.read().await.get(&tenant) {
+        let fresh = |keys: &&Arc<TenantKeys>| keys.loaded_at.elapsed() < CACHE_TTL;
+        if let Some(keys) = self.cache.read().await.get(&tenant).filter(fresh) {
             return Ok(keys.clone());
         }
         let mut cache = self.cache.write().await;
-        if let Some(keys) = cache.get(&tenant) {
+        if let Some(keys) = cache.get(&tenant).filter(fresh) {
             return Ok(keys.clone());
         }
         let keys = match self.load(tenant).await? {
@@ -133,7 +149,19 @@ impl SigningKeys {
         kid: &str,
         now: u64,
     ) -> Result<Option<RsaPublicKey>, IdentityError> {
-        let keys = self.tenant_keys(tenant, now).await?;
+        let mut keys = self.tenant_keys(tenant, now).await?;
+        if !keys.published.contains_key(kid) && keys.loaded_at.elapsed() >= MISS_RELOAD_INTERVAL {
+            // Perhaps made by another node since this one loaded the set.
+            let mut cache = self.cache.write().await;
+            if cache
+                .get(&tenant)
+                .is_some_and(|k| k.loaded_at.elapsed() >= MISS_RELOAD_INTERVAL)
+            {
+                cache.remove(&tenant);
+            }
+            drop(cache);
+            keys = self.tenant_keys(tenant, now).await?;
+        }
         Ok(keys.published.get(kid).map(|(k, _)| k.clone()))
     }
 

@@ -159,6 +159,7 @@ impl JobRunner<'_> {
 
     async fn run(&mut self, trainer: &Arc<dyn Trainer>) -> Result<(), PlatformError> {
         let mut scratch = Scratch::new(&self.job.id)?;
+        self.platform.scratch_clear_leftovers(&scratch).await?;
         let _ = self.run_steps(trainer, &mut scratch).await;
         self.platform.scratch_destroy(scratch).await
     }

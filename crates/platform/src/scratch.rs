@@ -139,10 +139,22 @@ impl Platform {
     }
 
     /// Deletes scratch left by a crashed process (its key died with it). Returns the count.
+    /// Only for a node that owns its blob store: with a shared one, other nodes' running jobs
+    /// keep scratch there, and [`Platform::scratch_clear_leftovers`] does the job per job.
     pub async fn sweep_scratch(&self) -> Result<usize, PlatformError> {
+        self.delete_all_under(SCRATCH_PREFIX).await
+    }
+
+    /// Deletes what an earlier holder of this job's lease left in its scratch (its key is
+    /// gone; the lease makes this worker the only one using the prefix now).
+    pub async fn scratch_clear_leftovers(&self, scratch: &Scratch) -> Result<usize, PlatformError> {
+        self.delete_all_under(&scratch.prefix).await
+    }
+
+    async fn delete_all_under(&self, prefix: &str) -> Result<usize, PlatformError> {
         let mut removed = 0;
         loop {
-            let page = self.blobs.list(SCRATCH_PREFIX, None, 1000).await?;
+            let page = self.blobs.list(prefix, None, 1000).await?;
             if page.is_empty() {
                 return Ok(removed);
             }

@@ -13,6 +13,7 @@ pub mod arm;
 pub mod audit_trail;
 pub mod auth;
 pub mod bootstrap;
+pub mod cluster;
 pub mod config;
 mod config_env;
 pub mod data_dir;

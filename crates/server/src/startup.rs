@@ -182,6 +182,13 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         store.records.clone(),
         sealer.clone(),
     ));
+    if let Some(shared) = &store.cluster {
+        crate::cluster::join(
+            shared,
+            vaults.clone(),
+            Duration::from_secs(config.key_check_interval_secs),
+        );
+    }
     let audit = keyhold_vault::AuditLog::start(store.records.clone());
     spawn_vault_maintenance(vaults.clone());
     let mut vault_cas = Vec::new();
@@ -215,15 +222,19 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         platform = platform.with_upstream(Arc::new(client));
     }
     let platform = Arc::new(platform);
-    let swept = platform
-        .sweep_scratch()
-        .await
-        .map_err(|e| StartupError::Serve(format!("cannot clear old job scratch: {e}")))?;
-    if swept > 0 {
-        tracing::info!(
-            objects = swept,
-            "deleted job scratch left by a stopped process (its ephemeral key is gone)"
-        );
+    // A node of a cluster shares its blob store with running jobs of other nodes; each job
+    // clears its own leftovers when its lease is taken instead.
+    if store.cluster.is_none() {
+        let swept = platform
+            .sweep_scratch()
+            .await
+            .map_err(|e| StartupError::Serve(format!("cannot clear old job scratch: {e}")))?;
+        if swept > 0 {
+            tracing::info!(
+                objects = swept,
+                "deleted job scratch left by a stopped process (its ephemeral key is gone)"
+            );
+        }
     }
     let metrics = Arc::new(crate::metrics::Metrics::default());
     spawn_key_watcher(
@@ -396,7 +407,8 @@ fn spawn_key_watcher(
                     )
                     .await;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                Ok(keyhold_vault::VaultEvent::AllChanged)
+                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     recheck(&on_events, &audit_events, &metrics_events, None, true).await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -516,6 +528,8 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
 struct OpenedStore {
     records: Arc<dyn RecordStore>,
     blobs: Arc<dyn BlobStore>,
+    /// The shared PostgreSQL store, for the cluster change feed (none when embedded).
+    cluster: Option<PgRecordStore>,
 }
 
 /// Opens the configured engines. The embedded default keeps records and blobs in the data
@@ -527,8 +541,10 @@ async fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, 
         let records = PgRecordStore::connect(&PgSettings::new(url.expose().to_owned())).await?;
         create_private_dir(blob_dir)?;
         return Ok(OpenedStore {
-            records: Arc::new(records),
-            blobs: Arc::new(LocalBlobStore::open(blob_dir)?),
+            records: Arc::new(records.clone()),
+            // Other nodes may share the directory (a network file system).
+            blobs: Arc::new(LocalBlobStore::open_shared(blob_dir)?),
+            cluster: Some(records),
         });
     }
     if *blob_dir == data_dir.root().join("blobs") {
@@ -536,12 +552,14 @@ async fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, 
         return Ok(OpenedStore {
             records: store.records,
             blobs: store.blobs,
+            cluster: None,
         });
     }
     create_private_dir(blob_dir)?;
     Ok(OpenedStore {
         records: Arc::new(RedbRecordStore::open(&data_dir.store_file())?),
         blobs: Arc::new(LocalBlobStore::open(blob_dir)?),
+        cluster: None,
     })
 }
 

@@ -71,7 +71,9 @@ impl std::fmt::Debug for PgSettings {
 /// The PostgreSQL record engine.
 #[derive(Clone)]
 pub struct PgRecordStore {
-    pool: Pool,
+    pub(crate) pool: Pool,
+    /// The connection settings (for the change feed's own connection).
+    pub(crate) config: tokio_postgres::Config,
 }
 
 /// Maps a PostgreSQL error to the store's error. Messages carry PostgreSQL's own message and
@@ -91,7 +93,7 @@ pub(crate) fn pg_error(err: tokio_postgres::Error) -> StoreError {
     StoreError::Unavailable(format!("PostgreSQL connection failed: {err}"))
 }
 
-fn pool_error(err: PoolError) -> StoreError {
+pub(crate) fn pool_error(err: PoolError) -> StoreError {
     match err {
         PoolError::Backend(e) => pg_error(e),
         other => StoreError::Unavailable(format!("no PostgreSQL connection: {other}")),
@@ -148,7 +150,7 @@ impl PgRecordStore {
         }
         config.keepalives(true);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -178,7 +180,7 @@ impl PgRecordStore {
         let version = crate::migrations::apply(&mut client).await?;
         tracing::info!(schema = version, "PostgreSQL record store ready");
         drop(client);
-        Ok(Self { pool })
+        Ok(Self { pool, config })
     }
 
     /// Runs a batch once; conflicts and retryable transaction failures are told apart.

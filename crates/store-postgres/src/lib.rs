@@ -13,15 +13,19 @@
 //!   [`StoreError::Unavailable`] (the outcome is unknown; callers retry with their
 //!   preconditions, which makes a repeated write safe).
 //! - **Ordering.** Keys are stored as `bytea`, so scans order them bytewise, as redb does.
+//! - **Change feed.** [`change_feed`]: nodes tell each other of changes through
+//!   `LISTEN/NOTIFY`, so in-memory lookups stay coherent across a cluster.
 //! - **Schema.** Versioned migrations ([`migrations`]) are applied at start under an advisory
 //!   lock, so nodes starting together apply each migration once; a database migrated by a newer
 //!   keyhold is refused rather than misread.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod change_feed;
 mod engine;
 pub mod migrations;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use change_feed::FeedMessage;
 pub use engine::{PgRecordStore, PgSettings};

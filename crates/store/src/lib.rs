@@ -23,7 +23,7 @@ pub use codec::{Versioned, decode, encode};
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use ext::RecordStoreExt;
-pub use local_blobs::LocalBlobStore;
+pub use local_blobs::{LocalBlobStore, SHARED_TMP_MAX_IDLE};
 pub use record::{
     Batch, Committed, MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_KEY_LEN, MAX_SCAN_LIMIT, MAX_VALUE_LEN,
     Op, Page, Precondition, Record, RecordStore, validate_key, validate_namespace, validate_scan,

@@ -4,6 +4,10 @@
 //! → rename onto the final path → fsync the destination directory. A crash before the rename
 //! leaves only a temp file, which the next `open` sweeps; after it, the complete object.
 //!
+//! Shared directories (several nodes on one network file system) are opened with
+//! [`LocalBlobStore::open_shared`], which sweeps only temp files untouched for
+//! [`SHARED_TMP_MAX_IDLE`]: the others may be uploads in progress on another node.
+//!
 //! Layout: key `a/b/c` is stored as `objects/a/b/c~`. The `~` suffix (not allowed in keys)
 //! keeps a file key `a` and a directory key `a/b` from colliding, as object stores allow both.
 
@@ -17,6 +21,8 @@ use crate::blob::{BlobInfo, BlobReader, BlobStore, BlobUpload, validate_blob_key
 use crate::error::StoreError;
 
 const FILE_SUFFIX: char = '~';
+/// A temp file in a shared directory not written for this long is a dead upload's leftover.
+pub const SHARED_TMP_MAX_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A blob store in a local directory.
 #[derive(Debug, Clone)]
@@ -29,6 +35,15 @@ impl LocalBlobStore {
     /// Opens (creating if needed, mode 0700) the store in `dir` and removes leftover temp files
     /// of interrupted uploads.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_sweeping(dir, std::time::Duration::ZERO)
+    }
+
+    /// Opens a directory other nodes use too: leaves recent temp files alone.
+    pub fn open_shared(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_sweeping(dir, SHARED_TMP_MAX_IDLE)
+    }
+
+    fn open_sweeping(dir: &Path, max_idle: std::time::Duration) -> Result<Self, StoreError> {
         let objects = dir.join("objects");
         let tmp = dir.join("tmp");
         for d in [dir, &objects, &tmp] {
@@ -39,7 +54,19 @@ impl LocalBlobStore {
         }
         for entry in std::fs::read_dir(&tmp)? {
             let entry = entry?;
-            std::fs::remove_file(entry.path())?;
+            let idle = match entry.metadata() {
+                Ok(meta) => meta.modified()?.elapsed().unwrap_or_default(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if max_idle.is_zero() || idle >= max_idle {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => {}
+                    // Another node finished or swept it meanwhile.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         sync_dir(&tmp)?;
         Ok(Self { objects, tmp })

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use keyhold_store::conformance::{blob_store_suite, record_store_suite};
-use keyhold_store::{EmbeddedStore, RedbRecordStore, StoreError};
+use keyhold_store::{
+    EmbeddedStore, LocalBlobStore, RedbRecordStore, SHARED_TMP_MAX_IDLE, StoreError,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_records() {
@@ -94,4 +96,36 @@ fn values_survive_reopen() {
             .unwrap();
         assert_eq!(rec.value, b"v");
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_blob_directories_pass_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    blob_store_suite(Arc::new(LocalBlobStore::open_shared(dir.path()).unwrap())).await;
+}
+
+#[test]
+fn a_shared_directory_keeps_other_nodes_uploads_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    LocalBlobStore::open(dir.path()).unwrap();
+    let tmp = dir.path().join("tmp");
+    let live = tmp.join("live-upload");
+    let dead = tmp.join("dead-upload");
+    std::fs::write(&live, b"being written by another node").unwrap();
+    std::fs::write(&dead, b"left by a node killed long ago").unwrap();
+    let long_ago = std::time::SystemTime::now() - SHARED_TMP_MAX_IDLE * 2;
+    std::fs::File::options()
+        .write(true)
+        .open(&dead)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    LocalBlobStore::open_shared(dir.path()).unwrap();
+    assert!(live.exists(), "a recent upload of another node was deleted");
+    assert!(!dead.exists(), "an abandoned upload was kept");
+
+    // A node that owns its directory sweeps every temp file.
+    LocalBlobStore::open(dir.path()).unwrap();
+    assert!(!live.exists());
 }

@@ -42,8 +42,10 @@ pub use ops::{OpRequest, OpResult};
 pub use rotation::{RotationPolicy, parse_duration};
 pub use vaults::{PolicyOperation, VaultSpec, validate_vault_name};
 
-/// A change other parts of keyhold react to (revocation within a second).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A change other parts of keyhold react to (revocation within a second). Serialisable, so the
+/// nodes of a cluster can tell each other (see [`EventSink`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum VaultEvent {
     /// A key's state changed (disabled, expired, deleted, purged, recovered, new version).
     KeyChanged {
@@ -57,6 +59,17 @@ pub enum VaultEvent {
         /// Vault name.
         vault: String,
     },
+    /// Changes may have been missed (a node lost its cluster feed for a while): any vault may
+    /// have changed, so every cached lookup is dropped and every account re-checked.
+    AllChanged,
+}
+
+/// Where a node sends the changes it makes, so the other nodes of a cluster drop their cached
+/// lookups and re-check their accounts (see [`Vaults::set_event_sink`]). Without one (a single
+/// embedded node) changes stay in the process.
+pub trait EventSink: Send + Sync {
+    /// Sends one change; must not block (queue it).
+    fn forward(&self, event: &VaultEvent);
 }
 
 /// The vault service.
@@ -71,6 +84,8 @@ pub struct Vaults {
     /// Resolved `get_key` lookups by `vault/key/version-or-empty`; dropped on every change of
     /// the key or its vault (see `publish`), so a disable or delete is seen by the next call.
     version_cache: Mutex<HashMap<String, KeyVersion>>,
+    /// The cluster, told of every change made here.
+    sink: std::sync::OnceLock<Arc<dyn EventSink>>,
 }
 
 impl Vaults {
@@ -91,7 +106,19 @@ impl Vaults {
             key_cache: Mutex::new(HashMap::new()),
             vault_cache: Mutex::new(HashMap::new()),
             version_cache: Mutex::new(HashMap::new()),
+            sink: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends every change made by this node to `sink` too (set once, at start).
+    pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) {
+        let _ = self.sink.set(sink);
+    }
+
+    /// Applies a change another node made: drops the cached lookups it affects and tells this
+    /// node's subscribers, without sending it back to the cluster.
+    pub fn apply_remote(&self, event: VaultEvent) {
+        self.publish_local(event);
     }
 
     /// Subscribes to vault events.
@@ -122,6 +149,13 @@ impl Vaults {
     /// Every write goes through here: the in-memory lookups it affects are dropped first, then
     /// subscribers hear of it.
     fn publish(&self, event: VaultEvent) {
+        if let Some(sink) = self.sink.get() {
+            sink.forward(&event);
+        }
+        self.publish_local(event);
+    }
+
+    fn publish_local(&self, event: VaultEvent) {
         let prefix = match &event {
             VaultEvent::KeyChanged { vault, key } => format!("{vault}/{key}/"),
             VaultEvent::VaultChanged { vault } => {
@@ -129,6 +163,12 @@ impl Vaults {
                     cache.remove(vault);
                 }
                 format!("{vault}/")
+            }
+            VaultEvent::AllChanged => {
+                if let Ok(mut cache) = self.vault_cache.lock() {
+                    cache.clear();
+                }
+                String::new()
             }
         };
         if let Ok(mut cache) = self.version_cache.lock() {

@@ -1,0 +1,212 @@
+"""Several keyhold nodes over one PostgreSQL and one shared blob directory, driven with the
+official SDKs: any node answers any request; a key disabled or an access policy removed on one
+node takes effect on the others within a second (PostgreSQL LISTEN/NOTIFY, not a timer); a node
+killed with SIGKILL in the middle of an upload leaves nothing half-visible and the others keep
+serving; a PostgreSQL restart gives clear 503s with Retry-After, then service resumes by itself.
+
+The nodes listen on 127.0.0.1, 127.0.0.2 and 127.0.0.3 with one port, as nodes behind a load
+balancer would, so tokens (whose issuer names the port) and vault URLs are the same on all;
+``via(address)`` picks the node a client talks to. They share the master key file, the TLS
+files and ``bootstrap.json`` of the first node."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import openai
+import pytest
+import requests
+from azure.core.exceptions import HttpResponseError
+
+from conftest import KEYHOLD_BIN, STORE, start_keyhold, via
+from helpers import (admin_headers, create_resource_group, create_service_principal, create_vault, credential,
+                     key_client, mgmt, policy)
+from postgres_harness import Postgres
+from test_accounts import account_url, cmk, grant, put_account, set_encryption, wait_for
+from test_files import GOOD, ai_client, upload
+
+RG = "cluster-rg"
+NODES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+
+# These tests start their own PostgreSQL; once per run is enough.
+pytestmark = pytest.mark.skipif(STORE == "postgres", reason="runs in the embedded pass (own PostgreSQL)")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cluster")
+    pg = Postgres()
+    url = pg.create_database()
+    master = tmp / "master.key"
+    master.write_text(subprocess.run([KEYHOLD_BIN, "master-key", "generate"], check=True,
+                                     capture_output=True, text=True).stdout)
+    master.chmod(0o600)
+    args = ("--store", url, "--master-key-file", str(master), "--blob", f"file://{tmp / 'blobs'}")
+    nodes = {}
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    try:
+        first = start_keyhold(tmp / "node1", *args)
+        nodes[NODES[0]] = first
+        os.environ["REQUESTS_CA_BUNDLE"] = first.ca
+        os.environ["SSL_CERT_FILE"] = first.ca
+        for i, address in enumerate(NODES[1:], start=2):
+            data = tmp / f"node{i}"
+            data.mkdir(mode=0o700)
+            shutil.copytree(first.data_dir / "tls", data / "tls")
+            shutil.copy2(first.data_dir / "bootstrap.json", data / "bootstrap.json")
+            nodes[address] = start_keyhold(data, *args, listen=f"{address}:{first.port}")
+        yield {"nodes": nodes, "pg": pg, "args": args, "tmp": tmp}
+    finally:
+        for node in nodes.values():
+            node.stop()
+        pg.destroy()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_any_node_serves_and_changes_reach_every_node_within_a_second(cluster):
+    nodes = cluster["nodes"]
+    a, b, c = (nodes[n] for n in NODES)
+    with via(NODES[0]):
+        create_resource_group(a, RG)
+        create_vault(a, RG, "cl-kv", enablePurgeProtection=True)
+        key_client(a, "cl-kv").create_rsa_key("cmk", size=2048)
+        account = put_account(a, "cl-ai", rg=RG)
+        grant(a, "cl-kv", account["identity"]["principalId"], rg=RG)
+        assert set_encryption(a, "cl-ai", cmk(a, "cl-kv", "cmk"), rg=RG).status_code == 200
+    # Upload on the second node, read back on the third (shared records and blobs).
+    with via(NODES[1]):
+        created = upload(ai_client(b, "cl-ai", rg=RG), GOOD.encode())
+    with via(NODES[2]):
+        assert ai_client(c, "cl-ai", rg=RG).files.content(created.id).read() == GOOD.encode()
+        reader = key_client(c, "cl-kv")
+        assert reader.get_key("cmk").properties.enabled is True  # now cached on the third node
+
+    # Disabled on the first node: the third node's cached lookup is dropped at once.
+    with via(NODES[0]):
+        key_client(a, "cl-kv").update_key_properties("cmk", enabled=False)
+    started = time.time()
+    with via(NODES[2]):
+        wait_for(lambda: reader.get_key("cmk").properties.enabled is False, timeout=2)
+        seen = time.time() - started
+        print(f"key disabled on node 1, seen disabled on node 3 after {1000 * seen:.0f} ms")
+        with pytest.raises(openai.PermissionDeniedError):
+            ai_client(c, "cl-ai", rg=RG).files.content(created.id).read()
+    assert seen < 1.0, seen
+    with via(NODES[0]):
+        key_client(a, "cl-kv").update_key_properties("cmk", enabled=True)
+    with via(NODES[2]):
+        wait_for(lambda: reader.get_key("cmk").properties.enabled is True, timeout=2)
+
+    # An access policy removed on one node stops the principal on every node.
+    with via(NODES[0]):
+        sp = create_service_principal(a, "cl-user")
+        mgmt(a).vaults.update_access_policy(RG, "cl-kv", "add", {"properties": {
+            "accessPolicies": [policy(a, sp["id"], ["get"])]}})
+    with via(NODES[1]):
+        user = key_client(b, "cl-kv", credential(b, sp["appId"], sp["clientSecret"]))
+        user.get_key("cmk")  # the vault and its policies are now cached on node 2
+    with via(NODES[0]):
+        mgmt(a).vaults.update_access_policy(RG, "cl-kv", "remove", {"properties": {
+            "accessPolicies": [policy(a, sp["id"], [])]}})
+    started = time.time()
+
+    def denied():
+        try:
+            user.get_key("cmk")
+            return False
+        except HttpResponseError as err:
+            return err.status_code == 403
+
+    with via(NODES[1]):
+        wait_for(denied, timeout=2)
+    seen = time.time() - started
+    print(f"policy removed on node 1, enforced on node 2 after {1000 * seen:.0f} ms")
+    assert seen < 1.0, seen
+
+
+def test_a_node_killed_mid_upload_leaves_nothing_half_visible(cluster):
+    nodes = cluster["nodes"]
+    a, b = nodes[NODES[0]], nodes[NODES[1]]
+    with via(NODES[0]):
+        put_account(a, "cl-kill", rg=RG)
+        before = {f.id for f in ai_client(a, "cl-kill", rg=RG).files.list()}
+        key = requests.post(account_url(a, "cl-kill", RG).replace("?", "/listKeys?"),
+                            headers=admin_headers(a), timeout=10).json()["key1"]
+    chunk = b"x" * (1 << 20)
+    outcome = {}
+
+    def slow_body():
+        yield (b'--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+               b'--B\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+               b"Content-Type: application/octet-stream\r\n\r\n")
+        for _ in range(400):
+            yield chunk
+            time.sleep(0.01)
+        yield b"\r\n--B--\r\n"
+
+    def send():
+        try:
+            with via(NODES[1]):  # per thread
+                outcome["response"] = requests.post(
+                    f"https://cl-kill.openai.localhost:{b.port}/openai/files?api-version=2024-10-21",
+                    headers={"api-key": key, "Content-Type": "multipart/form-data; boundary=B"},
+                    data=slow_body(), timeout=60)
+        except requests.RequestException as err:
+            outcome["error"] = err
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(1.0)
+    b.process.send_signal(signal.SIGKILL)
+    b.process.wait()
+    sender.join(60)
+    assert "error" in outcome, outcome  # the client saw the failure: nothing was acknowledged
+    # The other nodes keep serving, and no trace of the upload is visible.
+    for address in (NODES[0], NODES[2]):
+        with via(address):
+            assert {f.id for f in ai_client(nodes[address], "cl-kill", rg=RG).files.list()} == before
+    # The killed node comes back on the same address and serves again.
+    restarted = start_keyhold(b.data_dir, *cluster["args"], listen=f"{NODES[1]}:{a.port}")
+    nodes[NODES[1]] = restarted
+    with via(NODES[1]):
+        again = upload(ai_client(restarted, "cl-kill", rg=RG), b"after the restart", purpose="assistants")
+    with via(NODES[2]):
+        assert ai_client(nodes[NODES[2]], "cl-kill", rg=RG).files.content(again.id).read() == \
+            b"after the restart"
+
+
+def test_a_postgresql_restart_is_a_clear_retryable_outage(cluster):
+    nodes, pg = cluster["nodes"], cluster["pg"]
+    a, c = nodes[NODES[0]], nodes[NODES[2]]
+    with via(NODES[0]):
+        headers = admin_headers(a)
+        reader = key_client(a, "cl-kv")
+        assert reader.get_key("cmk").properties.enabled is True
+    pg.stop()
+    try:
+        with via(NODES[0]):
+            response = requests.get(account_url(a, "cl-ai", RG), headers=headers, timeout=30)
+        assert response.status_code == 503, response.text
+        assert response.headers.get("Retry-After") == "1", response.headers
+        assert response.json()["error"]["code"] == "ServiceUnavailable", response.text
+        assert "postgres" not in response.text.lower()  # no engine details on the wire
+    finally:
+        pg.start()
+    with via(NODES[0]):
+        wait_for(lambda: requests.get(account_url(a, "cl-ai", RG), headers=headers,
+                                      timeout=30).status_code == 200, timeout=20)
+    # The change feed reconnected: a change on node 3 reaches node 1's cache again.
+    with via(NODES[2]):
+        key_client(c, "cl-kv").update_key_properties("cmk", enabled=False)
+    with via(NODES[0]):
+        wait_for(lambda: reader.get_key("cmk").properties.enabled is False, timeout=5)
+    with via(NODES[2]):
+        key_client(c, "cl-kv").update_key_properties("cmk", enabled=True)
