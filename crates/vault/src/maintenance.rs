@@ -43,10 +43,13 @@ impl Vaults {
                 continue;
             };
             if let Ok(vault) = self.vault(vault_name).await {
-                self.purge_key_unchecked(&vault, &meta.name).await?;
-                report
-                    .purged_keys
-                    .push(format!("{vault_name}/{}", meta.name));
+                match self.purge_key_unchecked(&vault, &meta.name).await {
+                    Ok(()) => report
+                        .purged_keys
+                        .push(format!("{vault_name}/{}", meta.name)),
+                    Err(err) if purged_elsewhere(&err) => {}
+                    Err(err) => return Err(err),
+                }
             }
         }
         for (name, deleted) in self
@@ -55,10 +58,25 @@ impl Vaults {
             .await?
         {
             if deleted.scheduled_purge <= now {
-                self.purge_vault_at(&name, now).await?;
-                report.purged_vaults.push(name);
+                match self.purge_vault_at(&name, now).await {
+                    Ok(_) => report.purged_vaults.push(name),
+                    Err(err) if purged_elsewhere(&err) => {}
+                    Err(err) => return Err(err),
+                }
             }
         }
         Ok(report)
     }
+}
+
+/// Whether a purge failed only because another node (sharing the store) purged the same item
+/// first, which is the outcome this pass wanted.
+fn purged_elsewhere(err: &VaultError) -> bool {
+    matches!(
+        err,
+        VaultError::KeyNotFound(_)
+            | VaultError::DeletedKeyNotFound(_)
+            | VaultError::VaultNotFound(_)
+            | VaultError::Store(keyhold_store::StoreError::Conflict { .. })
+    )
 }

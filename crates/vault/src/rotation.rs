@@ -14,6 +14,11 @@ use crate::error::VaultError;
 use crate::keys::KEYS;
 use crate::model::KeyMeta;
 
+/// Claims of scheduled rotations, `vault/key/version-being-replaced` → claim time (unix s).
+const ROTATION_CLAIMS: &str = "vault.rotation_claims";
+/// A claim older than this is abandoned (its node stopped before rotating) and may be taken.
+const ROTATION_CLAIM_SECS: u64 = 300;
+
 /// Shortest `expiryTime` Azure accepts.
 const MIN_EXPIRY_SECS: u64 = 28 * 86_400;
 /// Shortest `timeAfterCreate` of a rotate action Azure accepts.
@@ -242,8 +247,12 @@ impl Vaults {
                 let Ok(vault) = self.vault(vault_name).await else {
                     continue;
                 };
-                let latest = self.get_key(&vault, &meta.name, None).await?;
-                if policy.rotation_due(latest.attributes.created, latest.attributes.exp, now) {
+                // The newest version as stored now (not a cached lookup, which another node's
+                // rotation may have made stale): the claim below is for exactly this version.
+                let latest = self.get_key(&vault, &meta.name, Some(&meta.latest)).await?;
+                if policy.rotation_due(latest.attributes.created, latest.attributes.exp, now)
+                    && self.claim_rotation(id, &latest.version, now).await?
+                {
                     match self.rotate_key(&vault, &meta.name).await {
                         Ok(v) => rotated.push((vault.name.clone(), meta.name.clone(), v.version)),
                         Err(err) => tracing::warn!(
@@ -257,6 +266,42 @@ impl Vaults {
                 Some(next) => cursor = Some(next),
                 None => return Ok(rotated),
             }
+        }
+    }
+}
+
+impl Vaults {
+    /// Makes one node of several (sharing a store) the one that rotates `id` away from
+    /// `version`: the claim is created once (a compare-and-swap), so a due rotation makes one
+    /// new version, not one per node. An abandoned claim is taken over after
+    /// [`ROTATION_CLAIM_SECS`].
+    async fn claim_rotation(&self, id: &str, version: &str, now: u64) -> Result<bool, VaultError> {
+        use keyhold_store::{RecordStoreExt as _, StoreError};
+        let key = format!("{id}/{version}");
+        let value = now.to_string().into_bytes();
+        let attempt = match self.records.get(ROTATION_CLAIMS, &key).await? {
+            None => {
+                self.records
+                    .put_if_absent(ROTATION_CLAIMS, &key, value)
+                    .await
+            }
+            Some(claim) => {
+                let claimed_at = std::str::from_utf8(&claim.value)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if now < claimed_at.saturating_add(ROTATION_CLAIM_SECS) {
+                    return Ok(false);
+                }
+                self.records
+                    .compare_and_swap(ROTATION_CLAIMS, &key, claim.version, value)
+                    .await
+            }
+        };
+        match attempt {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(err) => Err(err.into()),
         }
     }
 }
