@@ -50,7 +50,13 @@ impl Drop for Server {
 
 /// Starts the server and waits for its ready line.
 pub fn start() -> Result<Server, String> {
-    let bin = std::env::var("KEYHOLD_BIN")
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    start_node("127.0.0.1:0", dir, &[])
+}
+
+/// The release binary next to this one, or `KEYHOLD_BIN`.
+pub fn keyhold_bin() -> std::path::PathBuf {
+    std::env::var("KEYHOLD_BIN")
         .ok()
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -58,11 +64,21 @@ pub fn start() -> Result<Server, String> {
                 .ok()
                 .and_then(|p| p.parent().map(|d| d.join("keyhold")))
                 .unwrap_or_default()
-        });
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        })
+}
+
+/// Starts a server on `listen` with its data directory at `dir/data` (which may be prepared)
+/// and `extra` arguments, and waits for its ready line.
+pub fn start_node(
+    listen: &str,
+    dir: tempfile::TempDir,
+    extra: &[String],
+) -> Result<Server, String> {
+    let bin = keyhold_bin();
     let mut child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir.path().join("data"))
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -3,11 +3,12 @@
 //! asserts anything: they are measurements, not tests.
 //!
 //! Usage: `cargo run --release -p keyhold-bench -- <family>`, families: `crypto`, `http`,
-//! `unwrap`, `files`, `chat` (all but `crypto` need `cargo build --release -p keyhold-cli` first).
+//! `unwrap`, `files`, `chat`, `cluster` (all but `crypto` need `cargo build --release -p keyhold-cli` first).
 // A benchmark's output is its purpose.
 #![allow(clippy::print_stdout)]
 
 mod chat;
+mod cluster;
 mod crypto;
 mod files;
 mod http;
@@ -24,8 +25,9 @@ fn main() -> ExitCode {
         "unwrap" => vault::run(),
         "files" => files::run(),
         "chat" => chat::run(),
+        "cluster" => cluster::run(),
         other => Err(format!(
-            "unknown benchmark family {other:?}; available: crypto, http, unwrap, files, chat"
+            "unknown benchmark family {other:?}; available: crypto, http, unwrap, files, chat, cluster"
         )),
     };
     match result {

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::http::{Server, admin_token, client, start, token_for, whoami};
 
-const CONNECTIONS: usize = 128;
-const DURATION: Duration = Duration::from_secs(10);
+pub(crate) const CONNECTIONS: usize = 128;
+pub(crate) const DURATION: Duration = Duration::from_secs(10);
 
 pub(crate) async fn call(
     client: &reqwest::Client,
@@ -40,7 +40,7 @@ pub(crate) async fn call(
 }
 
 /// Sets up a vault and key; returns (unwrap URL, vault token, wrapped key).
-async fn setup(
+pub(crate) async fn setup(
     client: &reqwest::Client,
     server: &Server,
 ) -> Result<(String, String, String), String> {
@@ -108,9 +108,9 @@ async fn setup(
     ))
 }
 
-/// Unwraps/s and latency percentiles (ms).
-async fn load(
-    client: &reqwest::Client,
+/// Unwraps/s and latency percentiles (ms); connections are spread over `clients` in turn.
+pub(crate) async fn load(
+    clients: &[reqwest::Client],
     url: &str,
     token: &str,
     wrapped: &str,
@@ -120,9 +120,9 @@ async fn load(
     let deadline = Instant::now() + duration;
     let body = json!({ "alg": "RSA-OAEP-256", "value": wrapped });
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for i in 0..CONNECTIONS {
         let (client, url, token, body, done) = (
-            client.clone(),
+            clients[i % clients.len()].clone(),
             url.to_owned(),
             token.to_owned(),
             body.clone(),
@@ -158,8 +158,9 @@ pub fn run() -> Result<(), String> {
             "# keyhold unwrapKey benchmark: RSA-2048 RSA-OAEP-256, {CONNECTIONS} keep-alive HTTPS connections, {}s; client and server share this machine's {cores} cores",
             DURATION.as_secs()
         );
-        load(&client, &url, &token, &wrapped, Duration::from_secs(2)).await?;
-        let (rate, p50, p99) = load(&client, &url, &token, &wrapped, DURATION).await?;
+        let clients = [client];
+        load(&clients, &url, &token, &wrapped, Duration::from_secs(2)).await?;
+        let (rate, p50, p99) = load(&clients, &url, &token, &wrapped, DURATION).await?;
         println!("unwrap_per_sec={rate:.0} p50_ms={p50:.2} p99_ms={p99:.2}");
         match reference {
             Some(sign) => {

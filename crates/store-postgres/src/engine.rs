@@ -127,6 +127,36 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The first key of keyhold's record locks (`pg_advisory_xact_lock(int4, int4)`; the
+/// two-key space is separate from the one-key space the migrations lock in).
+const RECORD_LOCK_SPACE: i32 = 0x6b68_7265; // "khre"
+
+/// The lock of each record a batch names, sorted and without repeats. Two records sharing a
+/// 32-bit lock only serialize each other; correctness does not depend on the hash.
+fn lock_ids(ops: &[Op]) -> Vec<i32> {
+    let mut ids: Vec<i32> = ops
+        .iter()
+        .map(|op| {
+            let (namespace, key, _) = op.target();
+            record_lock(namespace, key)
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// FNV-1a over `namespace`, a separator no namespace contains, and `key`, folded to 32 bits.
+fn record_lock(namespace: &str, key: &str) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in namespace.bytes().chain([0u8]).chain(key.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let folded = (hash ^ (hash >> 32)) as u32;
+    i32::from_ne_bytes(folded.to_ne_bytes())
+}
+
 /// What one attempt of a batch ended with.
 enum Attempt {
     Done(Committed),
@@ -188,10 +218,24 @@ impl PgRecordStore {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client
             .build_transaction()
-            .isolation_level(IsolationLevel::Serializable)
+            .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .await
             .map_err(pg_error)?;
+        // Batches touching a common record run one after another: each takes a transaction
+        // lock per record it names (present or not), in one global order, so they cannot
+        // deadlock; batches on other records run in parallel.
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock($1, $2)")
+            .await
+            .map_err(pg_error)?;
+        for id in lock_ids(ops) {
+            match tx.execute(&lock, &[&RECORD_LOCK_SPACE, &id]).await {
+                Ok(_) => {}
+                Err(e) if is_retryable_tx(&e) => return Ok(Attempt::Retry),
+                Err(e) => return Err(pg_error(e)),
+            }
+        }
         let select = tx
             .prepare_cached(
                 "SELECT version FROM keyhold_records WHERE namespace = $1 AND key = $2 FOR UPDATE",

@@ -2,11 +2,15 @@
 //! (versioned values, compare-and-swap, atomic batches, prefix scans with paging), for running
 //! several keyhold nodes over one database.
 //!
-//! - **Atomicity and isolation.** A batch is one `SERIALIZABLE` transaction; every precondition
-//!   is read inside it (`FOR UPDATE`), so a batch applies entirely or not at all, exactly as if
-//!   batches ran one after another, which is what the embedded engine does. Serialization
-//!   failures and deadlocks are retried inside the engine; a precondition that no longer holds
-//!   is a [`StoreError::Conflict`] like everywhere else.
+//! - **Atomicity and isolation.** A batch is one transaction that first takes a transaction
+//!   lock (`pg_advisory_xact_lock`) for every record it names, whether the record exists or
+//!   not, in one global order; then it reads each precondition and applies its writes. Batches
+//!   that share a record therefore run one after another, exactly as the embedded engine runs
+//!   all batches, and batches on different records run in parallel without the false conflicts
+//!   of `SERIALIZABLE` predicate locks (measured: 16 writers on distinct keys exhausted every
+//!   retry under `SERIALIZABLE`). A precondition that no longer holds is a
+//!   [`StoreError::Conflict`] like everywhere else; deadlocks cannot occur and a racing insert
+//!   (impossible under the locks) would be retried.
 //! - **Durability.** A batch is acknowledged after PostgreSQL's `COMMIT` returned, with
 //!   `synchronous_commit=on` forced on every connection; a server running with `fsync=off` is
 //!   refused at start. A connection lost during `COMMIT` is reported as
