@@ -25,6 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 const ENTRIES: &str = "audit.entries";
 const HEAD: &str = "audit.head";
 const HEAD_KEY: &str = "head";
+/// How often a group is re-tried when other writers (nodes) keep moving the head.
+const MAX_APPEND_ATTEMPTS: usize = 200;
 /// The hash that precedes the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const MAX_GROUP: usize = 256;
@@ -253,7 +255,8 @@ async fn commit_group(
     records: &dyn RecordStore,
     group: &[(AuditEvent, Reply)],
 ) -> Result<u64, StoreError> {
-    for _ in 0..16 {
+    let mut attempt: u64 = 0;
+    for _ in 0..MAX_APPEND_ATTEMPTS {
         let (head, expect) = match read_head(records).await? {
             Some((h, v)) => (h, Precondition::Version(v)),
             None => (
@@ -288,7 +291,19 @@ async fn commit_group(
         batch = batch.put_if(HEAD, HEAD_KEY, head, expect);
         match records.commit(batch).await {
             Ok(_) => return Ok(seq + 1 - group.len() as u64),
-            Err(StoreError::Conflict { .. }) => continue,
+            Err(StoreError::Conflict { .. }) => {
+                // Another node's writer moved the head. Without a pause the fastest writer
+                // keeps winning and the others starve; a short random one spreads them out.
+                attempt += 1;
+                let jitter = u64::from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_nanos())
+                        % 1000,
+                );
+                let pause_us = (attempt.min(20) * 250).saturating_add(jitter * attempt.min(20));
+                tokio::time::sleep(std::time::Duration::from_micros(pause_us)).await;
+            }
             Err(e) => return Err(e),
         }
     }
