@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from postgres_harness import Postgres
+from postgres_harness import Postgres, S3Server
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KEYHOLD_BIN = os.environ.get("KEYHOLD_BIN", str(ROOT / "target" / "debug" / "keyhold"))
@@ -67,6 +67,13 @@ class Keyhold:
     port: int
     ready_line: str
     stderr_lines: list
+    blob_dir: pathlib.Path | None = None
+
+    @property
+    def blobs(self) -> pathlib.Path:
+        """Where this server's encrypted objects are files: its data directory's blob store,
+        or its prefix in the S3 server's bucket directory (scale-out pass)."""
+        return self.blob_dir or self.data_dir / "blobs"
 
     @property
     def endpoint(self) -> str:
@@ -98,17 +105,22 @@ class Keyhold:
 # scale-out record engine; scripts/test runs the suite in both).
 STORE = os.environ.get("KEYHOLD_INTEROP_STORE", "embedded")
 _postgres: Postgres | None = None
+_s3: S3Server | None = None
 _databases: dict = {}
+S3S_FS = os.environ.get("KEYHOLD_S3S_FS", str(ROOT / ".tools" / "bin" / "s3s-fs"))
 
 
 def scale_out_args(data_dir: pathlib.Path, extra: tuple) -> list:
-    """In the PostgreSQL configuration: a database of its own per data directory (the same one
-    when a test restarts a server) and the master key file every node of a cluster shares."""
-    global _postgres
+    """In the scale-out configuration: a PostgreSQL database of its own per data directory
+    (the same one when a test restarts a server), the master key file every node of a cluster
+    shares, and blobs in an S3 bucket under a prefix of its own."""
+    global _postgres, _s3
     if STORE != "postgres" or "--store" in extra:
         return []
     if _postgres is None:
         _postgres = Postgres()
+    if _s3 is None:
+        _s3 = S3Server(S3S_FS)
     key = str(data_dir.resolve())
     if key not in _databases:
         master = data_dir.parent / f"{data_dir.name}.master-key"
@@ -118,21 +130,33 @@ def scale_out_args(data_dir: pathlib.Path, extra: tuple) -> list:
         master.chmod(0o600)
         _databases[key] = (_postgres.create_database(), master)
     url, master = _databases[key]
-    return ["--store", url, "--master-key-file", str(master)]
+    prefix = url.rsplit("/", 1)[1]
+    return ["--store", url, "--master-key-file", str(master), "--blob", f"s3://keyhold/{prefix}"]
+
+
+def scale_out_blob_dir(args: list) -> pathlib.Path | None:
+    if "--blob" not in args or _s3 is None:
+        return None
+    return _s3.bucket_dir / args[args.index("--blob") + 1].rsplit("/", 1)[1]
 
 
 def pytest_sessionfinish(session, exitstatus):
     if _postgres is not None:
         _postgres.destroy()
+    if _s3 is not None:
+        _s3.destroy()
 
 
 def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
                   listen: str = "127.0.0.1:0") -> Keyhold:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHOLD_")}
+    scale_out = scale_out_args(data_dir, extra)
+    if scale_out and _s3 is not None:
+        full_env.update(_s3.env())
     full_env.update(env or {})
     process = subprocess.Popen(
         [KEYHOLD_BIN, "serve", "--listen", listen, "--data-dir", str(data_dir),
-         *scale_out_args(data_dir, extra), *extra],
+         *scale_out, *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -151,7 +175,7 @@ def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
     prefix = "keyhold ready on https://"
     assert line.startswith(prefix), line
     port = int(line[len(prefix):].split()[0].rsplit(":", 1)[1])
-    return Keyhold(process, data_dir, port, line.strip(), stderr_lines)
+    return Keyhold(process, data_dir, port, line.strip(), stderr_lines, scale_out_blob_dir(scale_out))
 
 
 @pytest.fixture(scope="session")

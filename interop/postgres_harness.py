@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 
 def _bindir() -> pathlib.Path:
@@ -76,3 +77,44 @@ class Postgres:
             self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class S3Server:
+    """s3s-fs (an S3 server over a directory, from crates.io) on a free loopback port with
+    bucket ``keyhold``; objects are plain files under ``bucket_dir``, so tests can look at (and
+    tamper with) what keyhold stored, as they do with the local engine."""
+
+    ACCESS_KEY = "keyhold"
+    SECRET_KEY = "keyhold-secret"
+
+    def __init__(self, program: str) -> None:
+        if not pathlib.Path(program).exists():
+            raise RuntimeError(f"{program} not found: run scripts/test (it installs s3s-fs into "
+                               ".tools/) or set KEYHOLD_S3S_FS")
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-s3-"))
+        self.bucket_dir = self.dir / "keyhold"
+        self.bucket_dir.mkdir()
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [program, "--host", "127.0.0.1", "--port", str(self.port), "--access-key",
+             self.ACCESS_KEY, "--secret-key", self.SECRET_KEY, str(self.dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("s3s-fs exited at start")
+                time.sleep(0.05)
+        raise RuntimeError("s3s-fs did not start")
+
+    def env(self) -> dict:
+        return {"AWS_ACCESS_KEY_ID": self.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": self.SECRET_KEY,
+                "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+                "AWS_ALLOW_HTTP": "true"}
+
+    def destroy(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

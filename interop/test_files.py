@@ -145,7 +145,7 @@ def test_revocation_restore_and_rotation(keyhold, files_rg):
 
 
 def blob_path(keyhold, account: str, file_id: str) -> pathlib.Path:
-    matches = list((keyhold.data_dir / "blobs").rglob(f"{file_id}*"))
+    matches = list(keyhold.blobs.rglob(f"{file_id}*"))
     assert len(matches) == 1, matches
     return matches[0]
 
@@ -168,14 +168,14 @@ def test_tampering_is_detected_and_delete_and_purge_shred(keyhold, files_rg):
     assert client.files.content(created.id).read() == payload
     # Deleting removes the ciphertext (and with it the wrapped DEK).
     client.files.delete(created.id)
-    assert not list((keyhold.data_dir / "blobs").rglob(f"{created.id}*"))
+    assert not list(keyhold.blobs.rglob(f"{created.id}*"))
     # Purging a deleted account destroys every object it had.
     kept = upload(client, b"kept until purge", purpose="assistants", name="k.txt")
-    assert list((keyhold.data_dir / "blobs").rglob(f"{kept.id}*"))
+    assert list(keyhold.blobs.rglob(f"{kept.id}*"))
     sub = keyhold.bootstrap["subscriptionId"]
     requests.delete(account_url(keyhold, "files-tamper", RG), headers=admin_headers(keyhold),
                     timeout=10).raise_for_status()
-    assert list((keyhold.data_dir / "blobs").rglob(f"{kept.id}*")), "soft delete keeps the data"
+    assert list(keyhold.blobs.rglob(f"{kept.id}*")), "soft delete keeps the data"
     metrics = requests.get(f"{keyhold.endpoint}/metrics", headers=admin_headers(keyhold), timeout=10).text
     metered = [line for line in metrics.splitlines()
                if line.startswith('keyhold_account_stored_encrypted_bytes{account="files-tamper"')]
@@ -183,7 +183,7 @@ def test_tampering_is_detected_and_delete_and_purge_shred(keyhold, files_rg):
     purge = (f"{keyhold.endpoint}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{LOCATION}/"
              f"resourceGroups/{RG}/deletedAccounts/files-tamper?api-version=2025-09-01")
     assert requests.delete(purge, headers=admin_headers(keyhold), timeout=10).status_code in (200, 202, 204)
-    assert not list((keyhold.data_dir / "blobs").rglob(f"{kept.id}*"))
+    assert not list(keyhold.blobs.rglob(f"{kept.id}*"))
     metrics = requests.get(f"{keyhold.endpoint}/metrics", headers=admin_headers(keyhold), timeout=10).text
     assert 'account="files-tamper"' not in metrics, "purged accounts stop being metered"
 
@@ -214,7 +214,7 @@ def test_oversized_and_cut_off_uploads_leave_nothing():
         assert response.status_code == 400, response.text
         names = [f.filename for f in client.files.list()]
         assert names == ["ok.bin"], names
-        leftovers = [p for p in (server.data_dir / "blobs").rglob("*") if p.is_file()]
+        leftovers = [p for p in server.blobs.rglob("*") if p.is_file()]
         assert len(leftovers) == 1, leftovers
     finally:
         for k, v in saved.items():

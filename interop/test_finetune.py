@@ -172,10 +172,10 @@ def test_finetune_deploy_chat_and_the_revocation_matrix(keyhold):
     with pytest.raises(openai.BadRequestError, match="delete the deployment first"):
         client.models.delete(job.fine_tuned_model)
     cs(keyhold).deployments.begin_delete(RG, "ft-cmk", "docs").result()
-    before = {p.name for p in (keyhold.data_dir / "blobs").rglob("model-*")}
+    before = {p.name for p in keyhold.blobs.rglob("model-*")}
     assert before
     assert client.models.delete(job.fine_tuned_model).deleted is True
-    after = {p.name for p in (keyhold.data_dir / "blobs").rglob("model-*")}
+    after = {p.name for p in keyhold.blobs.rglob("model-*")}
     assert len(after) == len(before) - 1
     assert job.fine_tuned_model not in [m.id for m in client.models.list()]
 
@@ -269,7 +269,7 @@ def test_external_trainer_revocation_mid_job_sigkill_and_upstream(keyhold, train
         assert resumed.status == "succeeded", resumed.error
         assert any("restarts from its files" in e.message
                    for e in client.fine_tuning.jobs.list_events(killed_job.id, limit=100))
-        scratch = [p for p in (restarted.data_dir / "blobs").rglob("*") if "scratch" in str(p) and p.is_file()]
+        scratch = [p for p in restarted.blobs.rglob("*") if "scratch" in str(p) and p.is_file()]
         assert not scratch, "scratch is destroyed with the job"
     finally:
         restarted.stop()

@@ -93,7 +93,7 @@ def test_reencrypt_survives_sigkill_and_rewrap_moves_to_the_new_version(server):
     for file_id, data in payloads.items():
         assert client.files.content(file_id).read() == data, file_id
     # Every object now sits under the CMK's KEK (one blob per file, named for its new KEK).
-    blobs = [p for p in (server["dir"] / "blobs").rglob("file-*") if p.is_file()]
+    blobs = [p for p in server["server"].blobs.rglob("file-*") if p.is_file()]
     assert len(blobs) == 40, len(blobs)
     kek_ids = {p.name.split("=")[1].rstrip("~") for p in blobs}
     assert len(kek_ids) == 1, kek_ids

@@ -149,6 +149,8 @@ impl std::fmt::Debug for PostgresUrl {
 pub enum BlobConfig {
     /// Local files under this directory.
     LocalDir(PathBuf),
+    /// An S3 bucket or Azure Blob container (credentials from the environment).
+    Object(keyhold_store_object::BlobUrl),
 }
 
 /// The validated configuration. Construct it only through [`Config::resolve`].
@@ -511,12 +513,12 @@ fn parse_blob(value: Option<&str>, data_dir: &Path) -> Result<BlobConfig, Config
             Ok(BlobConfig::LocalDir(PathBuf::from(path)))
         }
         Some(url) if url.starts_with("s3://") || url.starts_with("az://") => {
-            Err(ConfigError::Invalid {
-                setting: "blob",
-                reason: "this build has only local-file blobs; the object-store engine is not \
-                         compiled in yet"
-                    .into(),
-            })
+            keyhold_store_object::BlobUrl::parse(url)
+                .map(BlobConfig::Object)
+                .map_err(|reason| ConfigError::Invalid {
+                    setting: "blob",
+                    reason,
+                })
         }
         Some(other) => Err(ConfigError::Invalid {
             setting: "blob",

@@ -320,3 +320,33 @@ fn postgres_store_url_is_accepted_and_never_printed() {
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(printed.contains("db.internal:5432"), "{printed}");
 }
+
+#[test]
+fn object_store_blob_urls() {
+    let config = Config::validate(ConfigLayer {
+        blob: Some("s3://keyhold-blobs/cluster-a".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        config.blob,
+        BlobConfig::Object(keyhold_store_object::BlobUrl::S3 {
+            bucket: "keyhold-blobs".into(),
+            prefix: "cluster-a".into()
+        })
+    );
+    for bad in [
+        "s3://Bad_Bucket",
+        "az://k:secret@container",
+        "s3://bucket/a//b",
+    ] {
+        let err = Config::validate(ConfigLayer {
+            blob: Some(bad.into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("blob"), "{bad}: {err}");
+        assert!(!err.contains("secret@"), "{bad}: {err}");
+    }
+}

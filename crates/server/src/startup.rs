@@ -224,7 +224,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     let platform = Arc::new(platform);
     // A node of a cluster shares its blob store with running jobs of other nodes; each job
     // clears its own leftovers when its lease is taken instead.
-    if store.cluster.is_none() {
+    if store.cluster.is_none() && !matches!(config.blob, BlobConfig::Object(_)) {
         let swept = platform
             .sweep_scratch()
             .await
@@ -536,18 +536,16 @@ struct OpenedStore {
 /// directory; a `file://` blob URL moves the blobs elsewhere; a `postgres://` store keeps the
 /// records in PostgreSQL (migrated on start).
 async fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, StartupError> {
-    let BlobConfig::LocalDir(blob_dir) = &config.blob;
     if let StoreConfig::Postgres(url) = &config.store {
         let records = PgRecordStore::connect(&PgSettings::new(url.expose().to_owned())).await?;
-        create_private_dir(blob_dir)?;
         return Ok(OpenedStore {
             records: Arc::new(records.clone()),
-            // Other nodes may share the directory (a network file system).
-            blobs: Arc::new(LocalBlobStore::open_shared(blob_dir)?),
+            // Other nodes may share the directory (a network file system) or the bucket.
+            blobs: open_blobs(&config.blob, true)?,
             cluster: Some(records),
         });
     }
-    if *blob_dir == data_dir.root().join("blobs") {
+    if config.blob == BlobConfig::LocalDir(data_dir.root().join("blobs")) {
         let store = EmbeddedStore::open(data_dir.root())?;
         return Ok(OpenedStore {
             records: store.records,
@@ -555,11 +553,25 @@ async fn open_store(config: &Config, data_dir: &DataDir) -> Result<OpenedStore, 
             cluster: None,
         });
     }
-    create_private_dir(blob_dir)?;
     Ok(OpenedStore {
         records: Arc::new(RedbRecordStore::open(&data_dir.store_file())?),
-        blobs: Arc::new(LocalBlobStore::open(blob_dir)?),
+        blobs: open_blobs(&config.blob, false)?,
         cluster: None,
+    })
+}
+
+/// The blob engine of a configuration that does not keep blobs in the data directory.
+fn open_blobs(blob: &BlobConfig, shared: bool) -> Result<Arc<dyn BlobStore>, StartupError> {
+    Ok(match blob {
+        BlobConfig::LocalDir(dir) => {
+            create_private_dir(dir)?;
+            if shared {
+                Arc::new(LocalBlobStore::open_shared(dir)?)
+            } else {
+                Arc::new(LocalBlobStore::open(dir)?)
+            }
+        }
+        BlobConfig::Object(url) => Arc::new(keyhold_store_object::open_url(url)?),
     })
 }
 

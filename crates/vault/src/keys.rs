@@ -325,13 +325,16 @@ impl Vaults {
         {
             return Ok(found.clone());
         }
+        let generation = self.cache_generation();
         let (meta, _) = self.meta(vault, name).await?;
         if meta.deleted.is_some() {
             return Err(VaultError::KeyNotFound(name.to_owned()));
         }
         let version = wanted.unwrap_or(&meta.latest);
         let found = self.version_record(vault, name, version).await?.0;
-        if let Ok(mut cache) = self.version_cache.lock() {
+        if let Ok(mut cache) = self.version_cache.lock()
+            && self.unchanged_since(generation)
+        {
             if cache.len() > 100_000 {
                 cache.clear();
             }

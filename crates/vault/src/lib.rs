@@ -86,6 +86,11 @@ pub struct Vaults {
     version_cache: Mutex<HashMap<String, KeyVersion>>,
     /// The cluster, told of every change made here.
     sink: std::sync::OnceLock<Arc<dyn EventSink>>,
+    /// Bumped by every change before the caches are dropped. A lookup caches what it read only
+    /// if no change happened since it began, so a slow read of the old state can never put
+    /// that state back into the cache after the change dropped it (which would keep a revoked
+    /// access policy or a disabled key alive in memory).
+    cache_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Vaults {
@@ -107,7 +112,19 @@ impl Vaults {
             vault_cache: Mutex::new(HashMap::new()),
             version_cache: Mutex::new(HashMap::new()),
             sink: std::sync::OnceLock::new(),
+            cache_generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The cache generation a lookup starts with (see `cache_generation`).
+    pub(crate) fn cache_generation(&self) -> u64 {
+        self.cache_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether no change happened since `generation` (checked under the cache's lock).
+    pub(crate) fn unchanged_since(&self, generation: u64) -> bool {
+        self.cache_generation() == generation
     }
 
     /// Sends every change made by this node to `sink` too (set once, at start).
@@ -156,6 +173,8 @@ impl Vaults {
     }
 
     fn publish_local(&self, event: VaultEvent) {
+        self.cache_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let prefix = match &event {
             VaultEvent::KeyChanged { vault, key } => format!("{vault}/{key}/"),
             VaultEvent::VaultChanged { vault } => {

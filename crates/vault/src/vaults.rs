@@ -133,13 +133,16 @@ impl Vaults {
         {
             return Ok(vault.clone());
         }
+        let generation = self.cache_generation();
         let vault = self
             .records
             .get_typed::<Vault>(VAULTS, &key)
             .await?
             .map(|(v, _)| v)
             .ok_or_else(|| VaultError::VaultNotFound(name.to_owned()))?;
-        if let Ok(mut cache) = self.vault_cache.lock() {
+        if let Ok(mut cache) = self.vault_cache.lock()
+            && self.unchanged_since(generation)
+        {
             cache.insert(key, vault.clone());
         }
         Ok(vault)
