@@ -153,9 +153,7 @@ impl BlobStore for ObjectBlobStore {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<BlobInfo>, StoreError> {
-        if limit == 0 || limit > 1000 {
-            return Err(StoreError::InvalidKey("list limit must be 1..=1000".into()));
-        }
+        keyhold_store::validate_blob_list_limit(limit)?;
         // Object stores list by whole path segments: list the directory holding the prefix
         // and keep the keys that start with it.
         let full = format!("{}{prefix}", self.prefix);

@@ -58,6 +58,14 @@ pub trait BlobUpload: Send {
     async fn abort(self: Box<Self>) -> Result<(), StoreError>;
 }
 
+/// Checks a list request's page size (1..=1000, as object stores page).
+pub fn validate_blob_list_limit(limit: usize) -> Result<(), StoreError> {
+    if limit == 0 || limit > 1000 {
+        return Err(StoreError::InvalidKey("list limit must be 1..=1000".into()));
+    }
+    Ok(())
+}
+
 /// Blob keys: `/`-separated segments of `[A-Za-z0-9._=-]`, no empty, `.` or `..` segment,
 /// at most 512 bytes.
 pub fn validate_blob_key(key: &str) -> Result<(), StoreError> {

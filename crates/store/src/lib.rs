@@ -18,7 +18,10 @@ mod redb_engine;
 #[cfg(feature = "test-support")]
 pub mod conformance;
 
-pub use blob::{BlobInfo, BlobReader, BlobStore, BlobUpload, MAX_BLOB_KEY_LEN, validate_blob_key};
+pub use blob::{
+    BlobInfo, BlobReader, BlobStore, BlobUpload, MAX_BLOB_KEY_LEN, validate_blob_key,
+    validate_blob_list_limit,
+};
 pub use codec::{Versioned, decode, encode};
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;

@@ -245,9 +245,7 @@ impl BlobStore for LocalBlobStore {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<BlobInfo>, StoreError> {
-        if limit == 0 || limit > 1000 {
-            return Err(StoreError::InvalidKey("list limit must be 1..=1000".into()));
-        }
+        crate::blob::validate_blob_list_limit(limit)?;
         let objects = self.objects.clone();
         let prefix = prefix.to_owned();
         let start_after = start_after.map(str::to_owned);
