@@ -11,6 +11,7 @@ files and ``bootstrap.json`` of the first node."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 
-from conftest import KEYHOLD_BIN, STORE, start_keyhold, via
+from conftest import KEYHOLD_BIN, ROOT, STORE, start_keyhold, via
 from helpers import (admin_headers, create_resource_group, create_service_principal, create_vault, credential,
                      key_client, mgmt, policy)
 from postgres_harness import Postgres
@@ -45,7 +46,8 @@ def cluster(tmp_path_factory):
     master.write_text(subprocess.run([KEYHOLD_BIN, "master-key", "generate"], check=True,
                                      capture_output=True, text=True).stdout)
     master.chmod(0o600)
-    args = ("--store", url, "--master-key-file", str(master), "--blob", f"file://{tmp / 'blobs'}")
+    args = ("--store", url, "--master-key-file", str(master), "--blob", f"file://{tmp / 'blobs'}",
+            "--trainer-command", "python3", str(ROOT / "interop" / "slow_trainer.py"))
     nodes = {}
     saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
     try:
@@ -181,6 +183,47 @@ def test_a_node_killed_mid_upload_leaves_nothing_half_visible(cluster):
     with via(NODES[2]):
         assert ai_client(nodes[NODES[2]], "cl-kill", rg=RG).files.content(again.id).read() == \
             b"after the restart"
+
+
+def _node_running_a_trainer(nodes: dict) -> str | None:
+    """The address of the node whose process is the parent of a running trainer."""
+    parents = {node.process.pid: address for address, node in nodes.items()}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) in parents and b"slow_trainer.py" in cmdline:
+            return parents[int(fields[1])]
+    return None
+
+
+def test_a_node_killed_mid_job_has_its_job_taken_over(cluster):
+    from test_finetune import BASE, FACTS, finish, jsonl
+    nodes = cluster["nodes"]
+    a = nodes[NODES[0]]
+    with via(NODES[0]):
+        put_account(a, "cl-ft", rg=RG)
+        client = ai_client(a, "cl-ft", rg=RG)
+        training = upload(client, jsonl(FACTS))
+        job = client.fine_tuning.jobs.create(model=BASE, training_file=training.id,
+                                             hyperparameters={"n_epochs": 8})
+        wait_for(lambda: client.fine_tuning.jobs.retrieve(job.id).status == "running", timeout=20)
+    runner = wait_for(lambda: _node_running_a_trainer(nodes), timeout=10)
+    victim = nodes[runner]
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait()
+    print(f"killed node {runner} while it ran {job.id}")
+    survivor = next(address for address in NODES if address != runner)
+    with via(survivor):
+        client = ai_client(nodes[survivor], "cl-ft", rg=RG)
+        # The lease (10 s) expires, another node takes the job and restarts it from its files.
+        done = finish(client, job.id, timeout=60)
+        assert done.status == "succeeded", done.error
+        assert any("restarts from its files" in e.message
+                   for e in client.fine_tuning.jobs.list_events(job.id, limit=100))
+    nodes[runner] = start_keyhold(victim.data_dir, *cluster["args"], listen=f"{runner}:{a.port}")
 
 
 def test_a_postgresql_restart_is_a_clear_retryable_outage(cluster):
