@@ -95,8 +95,12 @@ class S3Server:
         self.bucket_dir = self.dir / "keyhold"
         self.bucket_dir.mkdir()
         self.port = _free_port()
+        self.program = program
+        self.start()
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
-            [program, "--host", "127.0.0.1", "--port", str(self.port), "--access-key",
+            [self.program, "--host", "127.0.0.1", "--port", str(self.port), "--access-key",
              self.ACCESS_KEY, "--secret-key", self.SECRET_KEY, str(self.dir)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(600):
@@ -114,7 +118,11 @@ class S3Server:
                 "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
                 "AWS_ALLOW_HTTP": "true"}
 
-    def destroy(self) -> None:
+    def stop(self) -> None:
+        """Kills the server (an outage)."""
         self.process.kill()
         self.process.wait()
+
+    def destroy(self) -> None:
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

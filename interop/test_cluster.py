@@ -23,10 +23,10 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 
-from conftest import KEYHOLD_BIN, ROOT, STORE, start_keyhold, via
+from conftest import KEYHOLD_BIN, ROOT, S3S_FS, STORE, start_keyhold, via
 from helpers import (admin_headers, create_resource_group, create_service_principal, create_vault, credential,
                      key_client, mgmt, policy)
-from postgres_harness import Postgres
+from postgres_harness import Postgres, S3Server
 from test_accounts import account_url, cmk, grant, put_account, set_encryption, wait_for
 from test_files import GOOD, ai_client, upload
 
@@ -41,15 +41,17 @@ pytestmark = pytest.mark.skipif(STORE == "postgres", reason="runs in the embedde
 def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     pg = Postgres()
+    s3 = S3Server(S3S_FS)
     url = pg.create_database()
     master = tmp / "master.key"
     master.write_text(subprocess.run([KEYHOLD_BIN, "master-key", "generate"], check=True,
                                      capture_output=True, text=True).stdout)
     master.chmod(0o600)
-    args = ("--store", url, "--master-key-file", str(master), "--blob", f"file://{tmp / 'blobs'}",
+    args = ("--store", url, "--master-key-file", str(master), "--blob", "s3://keyhold/cluster",
             "--trainer-command", "python3", str(ROOT / "interop" / "slow_trainer.py"))
     nodes = {}
-    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", *s3.env())}
+    os.environ.update(s3.env())  # the nodes' object-store settings (inherited)
     try:
         first = start_keyhold(tmp / "node1", *args)
         nodes[NODES[0]] = first
@@ -61,11 +63,12 @@ def cluster(tmp_path_factory):
             shutil.copytree(first.data_dir / "tls", data / "tls")
             shutil.copy2(first.data_dir / "bootstrap.json", data / "bootstrap.json")
             nodes[address] = start_keyhold(data, *args, listen=f"{address}:{first.port}")
-        yield {"nodes": nodes, "pg": pg, "args": args, "tmp": tmp}
+        yield {"nodes": nodes, "pg": pg, "s3": s3, "args": args, "tmp": tmp}
     finally:
         for node in nodes.values():
             node.stop()
         pg.destroy()
+        s3.destroy()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -253,3 +256,30 @@ def test_a_postgresql_restart_is_a_clear_retryable_outage(cluster):
         wait_for(lambda: reader.get_key("cmk").properties.enabled is False, timeout=5)
     with via(NODES[2]):
         key_client(c, "cl-kv").update_key_properties("cmk", enabled=True)
+
+
+def test_an_object_store_outage_is_a_clear_retryable_outage(cluster):
+    nodes, s3 = cluster["nodes"], cluster["s3"]
+    b = nodes[NODES[1]]
+    with via(NODES[1]):
+        client = ai_client(b, "cl-kill", rg=RG)
+        kept = upload(client, b"stored before the outage", purpose="assistants")
+        before = {f.id for f in client.files.list()}
+        s3.stop()
+        try:
+            for attempt in (lambda: client.files.content(kept.id).read(),
+                            lambda: upload(client, b"during the outage", purpose="assistants")):
+                with pytest.raises(openai.APIStatusError) as err:
+                    attempt()
+                assert err.value.status_code == 503, err.value
+                assert err.value.response.headers.get("Retry-After") == "1"
+                assert "keyhold-secret" not in err.value.response.text
+            # The failed upload left no file behind (records live in PostgreSQL, still up).
+            assert {f.id for f in client.files.list()} == before
+        finally:
+            s3.start()
+        # Nothing half-visible, and service resumes by itself.
+        assert client.files.content(kept.id).read() == b"stored before the outage"
+        after = upload(client, b"after the outage", purpose="assistants")
+        assert client.files.content(after.id).read() == b"after the outage"
+        assert {f.id for f in client.files.list()} == before | {after.id}
