@@ -10,6 +10,9 @@
 //!    client's 128 connections spread over the nodes. Printed with the per-node efficiency
 //!    (rate with n nodes / (n × rate with one)) and the ratio to `openssl speed -multi <cores>`;
 //!    all nodes share this machine's cores, so the cores, not the nodes, cap the total.
+//! 3. **Uploads**: four concurrent 128 MiB uploads for an account with a customer-managed key,
+//!    spread over one, two and three nodes (blobs in a shared directory), as aggregate MiB/s
+//!    over copying the same file on the same disk (read, write, fsync) in the same run.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -227,7 +230,57 @@ async fn nodes(pg: &TestPostgres, reference: Option<f64>, cores: usize) -> Resul
     if let Some(r) = reference {
         println!("openssl_rsa2048_sign_per_sec_{cores}_processes={r:.0}");
     }
+    uploads(&clients, &first, shared.path()).await?;
     drop(servers);
+    Ok(())
+}
+
+const UPLOADS: usize = 4;
+const UPLOAD_BYTES: u64 = 128 << 20;
+
+async fn uploads(
+    clients: &[reqwest::Client],
+    first: &Server,
+    work: &std::path::Path,
+) -> Result<(), String> {
+    let setup = Arc::new(crate::files::setup(&clients[0], first).await?);
+    let source = work.join("upload.bin");
+    crate::files::make_file(&source, UPLOAD_BYTES)?;
+    let copy = crate::files::copy_secs(&source, &work.join("copy.bin"))?;
+    std::fs::remove_file(work.join("copy.bin")).map_err(|e| e.to_string())?;
+    let disk_mib_s = (UPLOAD_BYTES >> 20) as f64 / copy;
+    println!(
+        "# uploads: {UPLOADS} concurrent uploads of {} MiB with a customer-managed key, spread over the nodes; disk copy {disk_mib_s:.0} MiB/s",
+        UPLOAD_BYTES >> 20
+    );
+    let mut single = None;
+    for n in 1..=clients.len() {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..UPLOADS {
+            let (http, setup, source) = (clients[i % n].clone(), setup.clone(), source.clone());
+            tasks.push(tokio::spawn(async move {
+                let file = tokio::fs::File::open(&source)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file,
+                    1 << 20,
+                ));
+                crate::files::upload(&http, &setup, body, UPLOAD_BYTES, "assistants").await
+            }));
+        }
+        for task in tasks {
+            task.await.map_err(|e| e.to_string())??;
+        }
+        let rate = (UPLOADS as u64 * (UPLOAD_BYTES >> 20)) as f64 / started.elapsed().as_secs_f64();
+        let one = *single.get_or_insert(rate);
+        println!(
+            "nodes={n} upload_mib_per_sec={rate:.0} upload_ratio={:.3} per_node_efficiency={:.2}",
+            rate / disk_mib_s,
+            rate / (n as f64 * one)
+        );
+    }
     Ok(())
 }
 

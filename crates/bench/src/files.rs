@@ -31,7 +31,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn make_file(path: &std::path::Path, size: u64) -> Result<(), String> {
+pub(crate) fn make_file(path: &std::path::Path, size: u64) -> Result<(), String> {
     let mut f = std::fs::File::create(path).map_err(|e| e.to_string())?;
     let mut block = vec![0u8; 1 << 20];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -48,7 +48,7 @@ fn make_file(path: &std::path::Path, size: u64) -> Result<(), String> {
     f.sync_all().map_err(|e| e.to_string())
 }
 
-fn copy_secs(from: &std::path::Path, to: &std::path::Path) -> Result<f64, String> {
+pub(crate) fn copy_secs(from: &std::path::Path, to: &std::path::Path) -> Result<f64, String> {
     let started = Instant::now();
     std::fs::copy(from, to).map_err(|e| e.to_string())?;
     std::fs::File::open(to)
