@@ -1,15 +1,27 @@
 //! First start: the default tenant, subscription and an admin service principal with Owner on
 //! the subscription and on the directory root (`/`, which also allows managing principals).
+//!
+//! Several nodes may start together on one empty shared store. Exactly one makes the
+//! defaults: a start first claims the `bootstrap_claim` record (written only if absent), the
+//! others wait for the bootstrap record the claimant writes last. A claim older than
+//! [`BOOTSTRAP_CLAIM_TAKEOVER`] belongs to a start that died midway and is taken over (what the dead
+//! start made before dying stays as an unused tenant; its admin secret was never shown).
 
-use keyhold_store::{Precondition, RecordStoreExt};
+use std::time::Duration;
+
+use keyhold_store::{Precondition, RecordStoreExt, StoreError};
 use uuid::Uuid;
 
 use crate::Identity;
 use crate::error::IdentityError;
-use crate::model::{BootstrapRecord, Principal, Subscription, Tenant};
+use crate::model::{BootstrapClaim, BootstrapRecord, Principal, Subscription, Tenant};
 use crate::secrets::NewSecret;
 
 const META: &str = "identity.meta";
+/// After this long a claim whose claimant wrote no bootstrap record is taken over.
+pub const BOOTSTRAP_CLAIM_TAKEOVER: Duration = Duration::from_secs(60);
+/// How often a waiting start looks for the claimant's bootstrap record.
+const CLAIM_POLL: Duration = Duration::from_millis(100);
 const OWNER: Uuid = Uuid::from_u128(0x8e3af657_a8ff_443c_a75c_2fe8c4bcb635);
 
 /// What `bootstrap` found or made.
@@ -37,19 +49,72 @@ pub enum BootstrapOutcome {
 }
 
 impl Identity {
-    /// Idempotent: creates the defaults on an empty directory, else returns them.
+    /// Idempotent: creates the defaults on an empty directory, else returns them. Nodes
+    /// starting together make them once (see the module docs).
     pub async fn bootstrap(&self) -> Result<BootstrapOutcome, IdentityError> {
-        if let Some((rec, _)) = self
+        let claim = BootstrapClaim {
+            claimant: Uuid::new_v4(),
+            claimed_at: Self::now(),
+        };
+        loop {
+            if let Some(existing) = self.existing_bootstrap().await? {
+                return Ok(existing);
+            }
+            let expect = match self
+                .records
+                .get_typed::<BootstrapClaim>(META, "bootstrap_claim")
+                .await?
+            {
+                None => Precondition::Absent,
+                Some((held, version))
+                    if Self::now().saturating_sub(held.claimed_at)
+                        >= BOOTSTRAP_CLAIM_TAKEOVER.as_secs() =>
+                {
+                    tracing::warn!(
+                        "a bootstrap claim is {} s old without a bootstrap record; taking it over",
+                        Self::now().saturating_sub(held.claimed_at)
+                    );
+                    Precondition::Version(version)
+                }
+                Some(_) => {
+                    tokio::time::sleep(CLAIM_POLL).await;
+                    continue;
+                }
+            };
+            match self
+                .records
+                .put_typed(META, "bootstrap_claim", &claim, expect)
+                .await
+            {
+                Ok(_) => break,
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // A start that waited long enough to take over may find that the claimant finished
+        // after all: look once more now that the claim is ours.
+        if let Some(existing) = self.existing_bootstrap().await? {
+            return Ok(existing);
+        }
+        self.create_defaults().await
+    }
+
+    async fn existing_bootstrap(&self) -> Result<Option<BootstrapOutcome>, IdentityError> {
+        let Some((rec, _)) = self
             .records
             .get_typed::<BootstrapRecord>(META, "bootstrap")
             .await?
-        {
-            return Ok(BootstrapOutcome::Existing {
-                tenant: self.tenant(rec.tenant_id).await?,
-                subscription: self.subscription(&rec.subscription_id.to_string()).await?,
-                admin: self.principal(rec.admin_object_id).await?,
-            });
-        }
+        else {
+            return Ok(None);
+        };
+        Ok(Some(BootstrapOutcome::Existing {
+            tenant: self.tenant(rec.tenant_id).await?,
+            subscription: self.subscription(&rec.subscription_id.to_string()).await?,
+            admin: self.principal(rec.admin_object_id).await?,
+        }))
+    }
+
+    async fn create_defaults(&self) -> Result<BootstrapOutcome, IdentityError> {
         let tenant = self.create_tenant("keyhold default tenant").await?;
         let subscription = self
             .create_subscription(tenant.id, "keyhold default subscription")
@@ -71,9 +136,21 @@ impl Identity {
             subscription_id: subscription.id,
             admin_object_id: admin.object_id,
         };
-        self.records
+        match self
+            .records
             .put_typed(META, "bootstrap", &record, Precondition::Absent)
-            .await?;
+            .await
+        {
+            Ok(_) => {}
+            // Only after a takeover: the slow claimant finished first; its defaults stand.
+            Err(StoreError::Conflict { .. }) => {
+                if let Some(existing) = self.existing_bootstrap().await? {
+                    return Ok(existing);
+                }
+                return Err(IdentityError::Conflict("bootstrap record".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(BootstrapOutcome::Created {
             tenant,
             subscription,

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use keyhold_crypto::Sealer;
 use keyhold_store::RecordStore;
 
-pub use bootstrap::BootstrapOutcome;
+pub use bootstrap::{BOOTSTRAP_CLAIM_TAKEOVER, BootstrapOutcome};
 pub use error::{IdentityError, InvalidClientReason, TokenError};
 pub use external::{JwksSource, TrustedIssuer};
 pub use managed::WorkloadSelector;

@@ -177,6 +177,20 @@ impl Versioned for BootstrapRecord {
     const SCHEMA: u16 = 1;
 }
 
+/// Held while one node makes the defaults, so that nodes starting together on an empty
+/// shared store make them once: the others wait for the bootstrap record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapClaim {
+    /// Random id of the claiming start.
+    pub claimant: Uuid,
+    /// When it claimed, unix seconds.
+    pub claimed_at: u64,
+}
+impl Versioned for BootstrapClaim {
+    const KIND: &'static str = "identity.bootstrap_claim";
+    const SCHEMA: u16 = 1;
+}
+
 /// A token-signing key of a tenant (private part sealed under the master key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKeyRecord {
