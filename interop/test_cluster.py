@@ -137,6 +137,43 @@ def test_any_node_serves_and_changes_reach_every_node_within_a_second(cluster):
     assert seen < 1.0, seen
 
 
+class UploadLoad:
+    """One thread per node uploading small files to `account` until stopped; remembers what
+    each node acknowledged and what failed, so a test can check that nothing acknowledged is
+    lost and that the nodes left alive never fail."""
+
+    def __init__(self, nodes: dict, account: str, key: str):
+        self.stopped = threading.Event()
+        self.acknowledged: list[tuple[str, str, bytes]] = []
+        self.failures: dict[str, list[str]] = {address: [] for address in nodes}
+        self.threads = [threading.Thread(target=self._run, args=(address, node, account, key))
+                        for address, node in nodes.items()]
+
+    def _run(self, address, node, account, key):
+        with via(address):
+            client = ai_client(node, account, rg=RG, api_key=key)
+            n = 0
+            while not self.stopped.is_set():
+                content = f"{account} via {address} #{n}".encode()
+                n += 1
+                try:
+                    created = upload(client, content, purpose="assistants", name=f"{n}.txt")
+                    self.acknowledged.append((address, created.id, content))
+                except Exception as err:  # noqa: BLE001 - every failure is recorded and judged
+                    self.failures[address].append(repr(err))
+                    time.sleep(0.05)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join(30)
+
+
 def test_a_node_killed_mid_upload_leaves_nothing_half_visible(cluster):
     nodes = cluster["nodes"]
     a, b = nodes[NODES[0]], nodes[NODES[1]]
@@ -167,25 +204,48 @@ def test_a_node_killed_mid_upload_leaves_nothing_half_visible(cluster):
         except requests.RequestException as err:
             outcome["error"] = err
 
-    sender = threading.Thread(target=send)
-    sender.start()
-    time.sleep(1.0)
-    b.process.send_signal(signal.SIGKILL)
-    b.process.wait()
-    sender.join(60)
-    assert "error" in outcome, outcome  # the client saw the failure: nothing was acknowledged
-    # The other nodes keep serving, and no trace of the upload is visible.
-    for address in (NODES[0], NODES[2]):
-        with via(address):
-            assert {f.id for f in ai_client(nodes[address], "cl-kill", rg=RG).files.list()} == before
-    # The killed node comes back on the same address and serves again.
-    restarted = start_keyhold(b.data_dir, *cluster["args"], listen=f"{NODES[1]}:{a.port}")
-    nodes[NODES[1]] = restarted
-    with via(NODES[1]):
-        again = upload(ai_client(restarted, "cl-kill", rg=RG), b"after the restart", purpose="assistants")
+    # All three nodes are under upload load (their own account) while node 2 is killed.
+    with via(NODES[0]):
+        put_account(a, "cl-load", rg=RG)
+        load_key = requests.post(account_url(a, "cl-load", RG).replace("?", "/listKeys?"),
+                                 headers=admin_headers(a), timeout=10).json()["key1"]
+    with UploadLoad(dict(nodes), "cl-load", load_key) as load:
+        sender = threading.Thread(target=send)
+        sender.start()
+        time.sleep(1.0)
+        acknowledged_before_kill = len(load.acknowledged)
+        b.process.send_signal(signal.SIGKILL)
+        b.process.wait()
+        sender.join(60)
+        assert "error" in outcome, outcome  # the client saw the failure: nothing was acknowledged
+        # The other nodes keep serving, and no trace of the upload is visible.
+        for address in (NODES[0], NODES[2]):
+            with via(address):
+                assert {f.id for f in ai_client(nodes[address], "cl-kill", rg=RG).files.list()} == before
+        # The killed node comes back on the same address and serves again.
+        restarted = start_keyhold(b.data_dir, *cluster["args"], listen=f"{NODES[1]}:{a.port}")
+        nodes[NODES[1]] = restarted
+        with via(NODES[1]):
+            again = upload(ai_client(restarted, "cl-kill", rg=RG), b"after the restart", purpose="assistants")
+        with via(NODES[2]):
+            assert ai_client(nodes[NODES[2]], "cl-kill", rg=RG).files.content(again.id).read() == \
+                b"after the restart"
+        time.sleep(0.5)
+    # Only the killed node's clients saw failures; every acknowledged upload, the killed node's
+    # included, is whole on another node; files stored but never acknowledged are whole too.
+    assert not load.failures[NODES[0]] and not load.failures[NODES[2]], load.failures
+    by_node = {address: sum(1 for node, _, _ in load.acknowledged if node == address) for address in NODES}
+    print(f"under load: {acknowledged_before_kill} uploads acknowledged before the kill, "
+          f"{len(load.acknowledged)} in all {by_node}, {len(load.failures[NODES[1]])} failed on the killed node")
+    assert by_node[NODES[0]] > 0 and by_node[NODES[2]] > 0 and acknowledged_before_kill > 0
     with via(NODES[2]):
-        assert ai_client(nodes[NODES[2]], "cl-kill", rg=RG).files.content(again.id).read() == \
-            b"after the restart"
+        reader = ai_client(nodes[NODES[2]], "cl-load", rg=RG)
+        listed = {f.id for f in reader.files.list(limit=10000)}
+        for _, file_id, content in load.acknowledged:
+            assert file_id in listed
+            assert reader.files.content(file_id).read() == content
+        for file_id in listed - {file_id for _, file_id, _ in load.acknowledged}:
+            assert reader.files.content(file_id).read().startswith(b"cl-load via ")
 
 
 def _node_running_a_trainer(nodes: dict) -> str | None:
