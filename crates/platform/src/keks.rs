@@ -28,6 +28,8 @@ use crate::model::{Account, Encryption};
 pub(crate) const KEKS: &str = "platform.keks";
 /// Seal purpose of service-wrapped KEKs. DO NOT CHANGE.
 const SERVICE_KEK_PURPOSE: &str = "platform.kek.v1";
+/// How often a writer re-reads the account after losing the race to record a new current KEK.
+const KEK_SWITCH_ATTEMPTS: usize = 16;
 
 /// What wraps a KEK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,66 +217,84 @@ impl Platform {
 
     /// The KEK for new data: the current one if it matches the account's protection, else a
     /// new one (one vault call), recorded as current.
+    ///
+    /// Concurrent first writers (on one node or several) race to record their new KEK as
+    /// current; the account's version decides. A loser re-reads the account and uses the
+    /// winner's KEK when it matches, so racing uploads all succeed and agree on one KEK; its
+    /// own unrecorded KEK is dropped (zeroized) without ever protecting anything.
     pub async fn current_kek(
         &self,
         account: &Account,
     ) -> Result<(String, Arc<Aes256Key>), PlatformError> {
         self.check_key_access(account)?;
         let wanted = desired_protector(account);
-        // The stored account names the current KEK (the caller's copy may predate it).
-        let current = self
-            .records
-            .get_typed::<Account>(ACCOUNTS, &account.name.to_ascii_lowercase())
-            .await?
-            .and_then(|(a, _)| a.current_kek);
-        if let Some(id) = &current
-            && let Some((record, _)) = self
-                .records
-                .get_typed::<KekRecord>(KEKS, &record_key(&account.name, id))
-                .await?
-            && record.protector == wanted
-        {
-            return Ok((id.clone(), self.kek(account, id).await?));
-        }
-        let id = hex::encode(keyhold_crypto::random_bytes(8)?);
-        let kek = Aes256Key::generate()?;
-        let wrapped = self.wrap_kek(account, &id, &wanted, &kek).await?;
-        let record = KekRecord {
-            id: id.clone(),
-            protector: wanted,
-            wrapped: hex::encode(wrapped),
-            created: Self::now(),
-        };
-        // Record the KEK and make it current in one batch, guarded by the account's version.
         let key = account.name.to_ascii_lowercase();
-        let (mut stored, version) = self
-            .records
-            .get_typed::<Account>(ACCOUNTS, &key)
-            .await?
-            .ok_or_else(|| PlatformError::AccountNotFound(account.name.clone()))?;
-        stored.current_kek = Some(id.clone());
-        self.records
-            .commit(
-                Batch::new()
-                    .put_if(
-                        KEKS,
-                        &record_key(&account.name, &id),
-                        encode(&record)?,
-                        Precondition::Absent,
-                    )
-                    .put_if(
-                        ACCOUNTS,
-                        &key,
-                        encode(&stored)?,
-                        Precondition::Version(version),
-                    ),
-            )
-            .await?;
-        let kek = Arc::new(kek);
-        if let Ok(mut cache) = self.kek_cache.lock() {
-            cache.insert(record_key(&account.name, &id), kek.clone());
+        let mut made: Option<(KekRecord, Aes256Key)> = None;
+        for _ in 0..KEK_SWITCH_ATTEMPTS {
+            // The stored account names the current KEK (the caller's copy may predate it).
+            let (mut stored, version) = self
+                .records
+                .get_typed::<Account>(ACCOUNTS, &key)
+                .await?
+                .ok_or_else(|| PlatformError::AccountNotFound(account.name.clone()))?;
+            if let Some(id) = &stored.current_kek
+                && let Some((record, _)) = self
+                    .records
+                    .get_typed::<KekRecord>(KEKS, &record_key(&account.name, id))
+                    .await?
+                && record.protector == wanted
+            {
+                return Ok((id.clone(), self.kek(account, id).await?));
+            }
+            let (record, kek) = match made.take() {
+                Some(made) => made,
+                None => {
+                    let id = hex::encode(keyhold_crypto::random_bytes(8)?);
+                    let kek = Aes256Key::generate()?;
+                    let wrapped = self.wrap_kek(account, &id, &wanted, &kek).await?;
+                    let record = KekRecord {
+                        id,
+                        protector: wanted.clone(),
+                        wrapped: hex::encode(wrapped),
+                        created: Self::now(),
+                    };
+                    (record, kek)
+                }
+            };
+            // Record the KEK and make it current in one batch, guarded by the account's version.
+            stored.current_kek = Some(record.id.clone());
+            let batch = Batch::new()
+                .put_if(
+                    KEKS,
+                    &record_key(&account.name, &record.id),
+                    encode(&record)?,
+                    Precondition::Absent,
+                )
+                .put_if(
+                    ACCOUNTS,
+                    &key,
+                    encode(&stored)?,
+                    Precondition::Version(version),
+                );
+            match self.records.commit(batch).await {
+                Ok(_) => {
+                    let kek = Arc::new(kek);
+                    if let Ok(mut cache) = self.kek_cache.lock() {
+                        cache.insert(record_key(&account.name, &record.id), kek.clone());
+                    }
+                    return Ok((record.id, kek));
+                }
+                Err(keyhold_store::StoreError::Conflict { .. }) => made = Some((record, kek)),
+                Err(e) => return Err(e.into()),
+            }
         }
-        Ok((id, kek))
+        Err(keyhold_store::StoreError::Conflict {
+            namespace: ACCOUNTS.into(),
+            key,
+            expected: Precondition::Any,
+            actual: None,
+        }
+        .into())
     }
 
     /// Drops an account's cached KEKs (revocation).

@@ -4,67 +4,15 @@
 //! scratch left behind is swept; a normal run makes a model and leaves no scratch.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use keyhold_crypto::{Aes256Key, Sealer};
-use keyhold_identity::{Identity, IdentitySettings, Principal};
 use keyhold_platform::finetune::{FineTuneJob, JobRequest};
 use keyhold_platform::trainer::{BuiltinTrainer, ExternalTrainer, Trainer};
-use keyhold_platform::{
-    AccountSpec, KeyFacts, KeyVaultAccess, Platform, PlatformError, VaultFacts,
-};
 use keyhold_store::{BlobStore, LocalBlobStore, Precondition, RecordStoreExt, RedbRecordStore};
 use tokio::io::AsyncReadExt;
-use uuid::Uuid;
-
-/// Microsoft-managed keys only: the vault is never called.
-struct NoVault;
-
-#[async_trait]
-impl KeyVaultAccess for NoVault {
-    async fn vault_facts(&self, _uri: &str) -> Result<VaultFacts, PlatformError> {
-        Err(PlatformError::KeyVaultUnreachable(
-            "no vault in this test".into(),
-        ))
-    }
-    async fn probe(
-        &self,
-        _: &Principal,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-    ) -> Result<KeyFacts, PlatformError> {
-        Err(PlatformError::KeyVaultUnreachable(
-            "no vault in this test".into(),
-        ))
-    }
-    async fn wrap(
-        &self,
-        _: &Principal,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &[u8],
-    ) -> Result<Vec<u8>, PlatformError> {
-        Err(PlatformError::KeyVaultUnreachable(
-            "no vault in this test".into(),
-        ))
-    }
-    async fn unwrap(
-        &self,
-        _: &Principal,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &[u8],
-    ) -> Result<keyhold_crypto::SecretBytes, PlatformError> {
-        Err(PlatformError::KeyVaultUnreachable(
-            "no vault in this test".into(),
-        ))
-    }
-}
 
 const SECRET_PROMPT: &str = "the launch code is tangerine-violet-42";
 
@@ -88,36 +36,8 @@ async fn scratch_is_ciphertext_interrupted_jobs_fail_and_normal_jobs_succeed() {
     let records = Arc::new(RedbRecordStore::open(&dir.path().join("store.redb")).unwrap());
     let blobs: Arc<dyn BlobStore> =
         Arc::new(LocalBlobStore::open(&dir.path().join("blobs")).unwrap());
-    let sealer = Arc::new(Sealer::new(Aes256Key::from_bytes(&[7u8; 32]).unwrap()));
-    let identity = Arc::new(Identity::new(
-        records.clone(),
-        sealer.clone(),
-        IdentitySettings::new(
-            "https://localhost:8443",
-            vec!["https://management.localhost".into()],
-        ),
-    ));
-    let platform = Arc::new(Platform::new(
-        records.clone(),
-        blobs.clone(),
-        sealer,
-        identity,
-        Arc::new(NoVault),
-    ));
-    let (account, _) = platform
-        .put_account(
-            "acct",
-            AccountSpec {
-                subscription_id: Uuid::from_u128(1),
-                tenant_id: Uuid::from_u128(2),
-                resource_group: "rg".into(),
-                location: Some("westeurope".into()),
-                kind: Some("OpenAI".into()),
-                ..AccountSpec::default()
-            },
-        )
-        .await
-        .unwrap();
+    let platform = common::mmk_platform(records.clone(), blobs.clone());
+    let account = common::mmk_account(&platform, "acct").await;
     let training: String = (0..20)
         .map(|i| {
             serde_json::json!({ "messages": [
