@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use keyhold_store::StoreError;
 use tokio::sync::broadcast;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::engine::{PgRecordStore, pg_error, pool_error};
 
@@ -54,10 +55,10 @@ impl PgRecordStore {
     /// [`FeedMessage::Resync`] once the listener is connected.
     pub fn listen(&self) -> broadcast::Receiver<FeedMessage> {
         let (sender, receiver) = broadcast::channel(4096);
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         tokio::spawn(async move {
             loop {
-                match listen_once(&config, &sender).await {
+                match listen_once(&config, tls.clone(), &sender).await {
                     Ok(()) => tracing::warn!("change feed connection closed; reconnecting"),
                     Err(err) => {
                         tracing::warn!(error = %err, "change feed unavailable; reconnecting");
@@ -76,9 +77,10 @@ impl PgRecordStore {
 /// One listening connection, until it fails.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     sender: &broadcast::Sender<FeedMessage>,
 ) -> Result<(), StoreError> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(pg_error)?;
+    let (client, mut connection) = config.connect(tls).await.map_err(pg_error)?;
     let (notifications, mut incoming) = tokio::sync::mpsc::unbounded_channel();
     // The connection object does the I/O; notifications arrive through it.
     let driver = tokio::spawn(async move {

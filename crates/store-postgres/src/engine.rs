@@ -1,6 +1,5 @@
 //! [`PgRecordStore`]: the record traits over a deadpool of tokio-postgres connections.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,8 +8,11 @@ use keyhold_store::{
     Batch, Committed, Op, Page, Record, RecordStore, StoreError, validate_key, validate_namespace,
     validate_scan,
 };
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{IsolationLevel, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::connection::{ConnectionUrl, certificate_hint};
 
 /// How many times a batch is re-run after a serialization failure or deadlock.
 const MAX_TX_ATTEMPTS: u32 = 12;
@@ -19,7 +21,7 @@ const MAX_TX_ATTEMPTS: u32 = 12;
 #[derive(Clone)]
 pub struct PgSettings {
     /// `postgres://user[:password]@host[:port]/database[?options]` (never logged: it may hold a
-    /// password).
+    /// password); TLS options as in [`crate::connection`].
     pub url: String,
     /// Pool size per node.
     pub max_connections: usize,
@@ -43,9 +45,7 @@ impl PgSettings {
     /// Checks that `url` is a PostgreSQL connection URL naming a host and a database; the
     /// message never repeats the URL.
     pub fn validate_url(url: &str) -> Result<(), String> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
-            format!("not a valid PostgreSQL URL (postgres://user@host[:port]/database): {e}")
-        })?;
+        let config = ConnectionUrl::parse(url)?.config;
         if config.get_hosts().is_empty() {
             return Err("the PostgreSQL URL names no host".into());
         }
@@ -74,6 +74,8 @@ pub struct PgRecordStore {
     pub(crate) pool: Pool,
     /// The connection settings (for the change feed's own connection).
     pub(crate) config: tokio_postgres::Config,
+    /// TLS for every connection (used when the server offers it or `sslmode` requires it).
+    pub(crate) tls: MakeRustlsConnect,
 }
 
 /// Maps a PostgreSQL error to the store's error. Messages carry PostgreSQL's own message and
@@ -90,7 +92,10 @@ pub(crate) fn pg_error(err: tokio_postgres::Error) -> StoreError {
         return StoreError::Engine(text);
     }
     // No database error: the connection failed or closed (I/O, TLS, timeout).
-    StoreError::Unavailable(format!("PostgreSQL connection failed: {err}"))
+    match certificate_hint(&err) {
+        Some(hint) => StoreError::Unavailable(format!("PostgreSQL connection failed: {hint}")),
+        None => StoreError::Unavailable(format!("PostgreSQL connection failed: {err}")),
+    }
 }
 
 pub(crate) fn pool_error(err: PoolError) -> StoreError {
@@ -167,11 +172,9 @@ enum Attempt {
 impl PgRecordStore {
     /// Connects, checks the server keeps commits durable, and applies the migrations.
     pub async fn connect(settings: &PgSettings) -> Result<Self, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(|e| {
-            StoreError::Engine(format!(
-                "invalid PostgreSQL URL (postgres://user@host/db): {e}"
-            ))
-        })?;
+        let url = ConnectionUrl::parse(&settings.url).map_err(StoreError::Engine)?;
+        let tls = url.tls().map_err(StoreError::Engine)?;
+        let mut config = url.config;
         // Forced per connection: a commit returns only once it is on disk.
         config.options("-c synchronous_commit=on");
         config.application_name("keyhold");
@@ -181,7 +184,7 @@ impl PgRecordStore {
         config.keepalives(true);
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -210,7 +213,7 @@ impl PgRecordStore {
         let version = crate::migrations::apply(&mut client).await?;
         tracing::info!(schema = version, "PostgreSQL record store ready");
         drop(client);
-        Ok(Self { pool, config })
+        Ok(Self { pool, config, tls })
     }
 
     /// Runs a batch once; conflicts and retryable transaction failures are told apart.

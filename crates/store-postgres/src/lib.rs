@@ -19,6 +19,8 @@
 //! - **Ordering.** Keys are stored as `bytea`, so scans order them bytewise, as redb does.
 //! - **Change feed.** [`change_feed`]: nodes tell each other of changes through
 //!   `LISTEN/NOTIFY`, so in-memory lookups stay coherent across a cluster.
+//! - **Transport.** [`connection`]: libpq-style URLs (`sslmode`, `sslrootcert`), TLS through
+//!   rustls with every certificate verified.
 //! - **Schema.** Versioned migrations ([`migrations`]) are applied at start under an advisory
 //!   lock, so nodes starting together apply each migration once; a database migrated by a newer
 //!   keyhold is refused rather than misread.
@@ -26,6 +28,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod change_feed;
+pub mod connection;
 mod engine;
 pub mod migrations;
 #[cfg(feature = "test-support")]

@@ -13,6 +13,8 @@ pub struct TestPostgres {
     bindir: PathBuf,
     port: u16,
     as_postgres_user: bool,
+    /// Serves TLS only (`ssl=on`, `hostssl` lines alone in `pg_hba.conf`).
+    tls: bool,
 }
 
 fn bindir() -> PathBuf {
@@ -57,6 +59,16 @@ fn free_port() -> u16 {
 impl TestPostgres {
     /// Initialises and starts a server (a few seconds).
     pub fn start() -> Self {
+        Self::start_configured(None)
+    }
+
+    /// Like [`TestPostgres::start`], but the server accepts TLS connections only, with this
+    /// certificate and key (PEM) for 127.0.0.1.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Self {
+        Self::start_configured(Some((cert_pem, key_pem)))
+    }
+
+    fn start_configured(tls: Option<(&str, &str)>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("keyhold-pg-")
             .tempdir()
@@ -65,6 +77,7 @@ impl TestPostgres {
             bindir: bindir(),
             port: free_port(),
             as_postgres_user: is_root(),
+            tls: tls.is_some(),
             dir,
         };
         if server.as_postgres_user {
@@ -90,8 +103,40 @@ impl TestPostgres {
                 "--no-sync",
             ],
         );
+        if let Some((cert_pem, key_pem)) = tls {
+            server.install_tls(cert_pem, key_pem);
+        }
         server.start_server();
         server
+    }
+
+    /// Writes the certificate and key into the data directory (the key `0600` and owned by
+    /// the server's user, as PostgreSQL demands) and allows TLS connections only.
+    fn install_tls(&self, cert_pem: &str, key_pem: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.data();
+        std::fs::write(data.join("server.crt"), cert_pem).unwrap();
+        std::fs::write(data.join("server.key"), key_pem).unwrap();
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        if self.as_postgres_user {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key"))
+                .arg(data.join("pg_hba.conf"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown of the TLS files failed");
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -125,11 +170,14 @@ impl TestPostgres {
     }
 
     fn start_server(&self) {
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=on -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            options.push_str(" -c ssl=on");
+        }
         let log = self.dir.path().join("postgres.log");
         self.run(
             "pg_ctl",
