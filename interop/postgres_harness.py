@@ -3,7 +3,8 @@
 Mirrors ``keyhold_store_postgres::testing``: ``initdb`` from the machine's Debian packages into
 a temporary directory (as the ``postgres`` user when we are root, since initdb refuses root),
 started on a free loopback port with ``fsync=on``, one database per keyhold server, removed at
-the end. Nothing is mocked.
+the end. With ``tls=True`` it accepts TLS connections only, with a certificate for 127.0.0.1
+from a CA of its own (``ca``), and hands out ``sslmode=verify-full`` URLs. Nothing is mocked.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
+import ipaddress
 
 
 def _bindir() -> pathlib.Path:
@@ -34,10 +37,49 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _ca_and_server_certificate(directory: pathlib.Path) -> pathlib.Path:
+    """Writes ``ca.pem`` (a CA) and ``server.crt``/``server.key`` (127.0.0.1, signed by it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(timezone.utc)
+
+    def certificate(subject, key, issuer, issuer_key, extensions):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=2)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "keyhold interop PostgreSQL CA")])
+    ca = certificate(ca_name, ca_key, ca_name, ca_key, [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                       encipher_only=False, decipher_only=False), True),
+    ])
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), key, ca_name, ca_key, [
+        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+    ])
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.crt").write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_file = directory / "server.key"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return directory / "ca.pem"
+
+
 class Postgres:
     """A running PostgreSQL server; ``create_database()`` hands out fresh databases."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         self.bindir = _bindir()
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-pg-"))
         self.port = _free_port()
@@ -47,6 +89,14 @@ class Postgres:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
                   "--no-sync")
+        self.ca = None
+        if tls:
+            data = self.dir / "data"
+            self.ca = _ca_and_server_certificate(data)
+            (data / "pg_hba.conf").write_text("local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+            if self.as_postgres:
+                for name in ("ca.pem", "server.crt", "server.key", "pg_hba.conf"):
+                    shutil.chown(data / name, "postgres", "postgres")
         self.start()
 
     def _run(self, program: str, *args: str) -> None:
@@ -60,7 +110,7 @@ class Postgres:
 
     def start(self) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=on "
-                   "-c max_connections=400")
+                   "-c max_connections=400" + (" -c ssl=on" if self.ca else ""))
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "postgres.log"),
                   "-w", "-t", "60", "-o", options, "start")
 
@@ -70,7 +120,8 @@ class Postgres:
     def create_database(self) -> str:
         name = f"keyhold_{next(self._names)}"
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
-        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+        url = f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+        return f"{url}?sslmode=verify-full&sslrootcert={self.ca}" if self.ca else url
 
     def destroy(self) -> None:
         try:

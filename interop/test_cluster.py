@@ -1,8 +1,10 @@
-"""Several keyhold nodes over one PostgreSQL and one shared blob directory, driven with the
-official SDKs: any node answers any request; a key disabled or an access policy removed on one
-node takes effect on the others within a second (PostgreSQL LISTEN/NOTIFY, not a timer); a node
-killed with SIGKILL in the middle of an upload leaves nothing half-visible and the others keep
-serving; a PostgreSQL restart gives clear 503s with Retry-After, then service resumes by itself.
+"""Several keyhold nodes over one PostgreSQL (accepting only TLS, its certificate verified) and
+one S3 bucket, driven with the official SDKs: any node answers any request; a key disabled or
+an access policy removed on one node takes effect on the others within a second (PostgreSQL
+LISTEN/NOTIFY, not a timer); a node killed with SIGKILL in the middle of an upload, while all
+three nodes are under upload load, loses nothing acknowledged and leaves nothing half-visible;
+a node killed mid-job has its job taken over; a PostgreSQL restart and an object-store outage
+give clear 503s with Retry-After, then service resumes by itself.
 
 The nodes listen on 127.0.0.1, 127.0.0.2 and 127.0.0.3 with one port, as nodes behind a load
 balancer would, so tokens (whose issuer names the port) and vault URLs are the same on all;
@@ -40,7 +42,7 @@ pytestmark = pytest.mark.skipif(STORE == "postgres", reason="runs in the embedde
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
-    pg = Postgres()
+    pg = Postgres(tls=True)  # TLS only, verified: as a database on another machine would be
     s3 = S3Server(S3S_FS)
     url = pg.create_database()
     master = tmp / "master.key"
