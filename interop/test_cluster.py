@@ -12,6 +12,7 @@ balancer would, so tokens (whose issuer names the port) and vault URLs are the s
 files and ``bootstrap.json`` of the first node."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
@@ -28,7 +29,7 @@ from azure.core.exceptions import HttpResponseError
 from conftest import KEYHOLD_BIN, ROOT, S3S_FS, STORE, start_keyhold, via
 from helpers import (admin_headers, create_resource_group, create_service_principal, create_vault, credential,
                      key_client, mgmt, policy)
-from postgres_harness import Postgres, S3Server
+from postgres_harness import Postgres, S3Server, _free_port
 from test_accounts import account_url, cmk, grant, put_account, set_encryption, wait_for
 from test_files import GOOD, ai_client, upload
 
@@ -345,3 +346,50 @@ def test_an_object_store_outage_is_a_clear_retryable_outage(cluster):
         after = upload(client, b"after the outage", purpose="assistants")
         assert client.files.content(after.id).read() == b"after the outage"
         assert {f.id for f in client.files.list()} == before | {after.id}
+
+
+def test_nodes_started_together_on_an_empty_database_set_it_up_once(cluster):
+    """Three nodes started at the same moment on a new database: one makes the default tenant
+    and admin (only it writes bootstrap.json), the others wait for it, and its admin works on
+    every node."""
+    pg, tmp = cluster["pg"], cluster["tmp"]
+    url, port = pg.create_database(), _free_port()
+    args = ("--store", url, "--master-key-file", str(tmp / "master.key"), "--blob", "s3://keyhold/fresh")
+    started, failures = {}, []
+
+    def start(address, i):
+        try:
+            started[address] = start_keyhold(tmp / f"fresh{i}", *args, listen=f"{address}:{port}")
+        except Exception as err:  # noqa: BLE001 - reported below
+            failures.append(repr(err))
+
+    starters = [threading.Thread(target=start, args=(address, i)) for i, address in enumerate(NODES)]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join(90)
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    try:
+        assert not failures and len(started) == 3, failures
+        creators = [node for node in started.values() if (node.data_dir / "bootstrap.json").exists()]
+        assert len(creators) == 1, "exactly one node made the defaults"
+        creator = creators[0]
+        assert "clientSecret" in creator.bootstrap
+        # Each node made its own development TLS CA; trust all three.
+        bundle = tmp / "fresh-cas.pem"
+        bundle.write_text("".join(pathlib.Path(node.ca).read_text() for node in started.values()))
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
+        for address in NODES:
+            with via(address):
+                response = requests.get(f"{creator.endpoint}/keyhold/v1/tenants",
+                                        headers=admin_headers(creator), timeout=10)
+                assert response.status_code == 200, response.text
+                assert [t["tenantId"] for t in response.json()["value"]] == [creator.bootstrap["tenantId"]]
+    finally:
+        for node in started.values():
+            node.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
