@@ -45,7 +45,15 @@ pub async fn create_container(
         .header("Authorization", format!("SharedKey {account}:{signature}"))
         .send()
         .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        .map_err(|e| {
+            let mut cause = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(inner) = source {
+                cause = format!("{cause}: {inner}");
+                source = inner.source();
+            }
+            format!("cannot reach {url}: {cause}")
+        })?;
     let status = response.status();
     if status.is_success() || status == reqwest::StatusCode::CONFLICT {
         return Ok(());

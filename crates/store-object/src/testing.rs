@@ -221,14 +221,25 @@ impl AzuriteServer {
         let server = AzuriteServer {
             peer: Peer::spawn(program, args, port, dir),
         };
-        crate::azure_admin::create_container(
-            &format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
-            AZURITE_ACCOUNT,
-            AZURITE_KEY,
-            "keyhold",
-        )
-        .await
-        .unwrap();
+        // An open port is not yet a ready server: Node may accept connections before the
+        // blob service answers (seen on a loaded 2-core machine), so the first request retries.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match crate::azure_admin::create_container(
+                &format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
+                AZURITE_ACCOUNT,
+                AZURITE_KEY,
+                "keyhold",
+            )
+            .await
+            {
+                Ok(()) => break,
+                Err(e) if e.starts_with("cannot reach") && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("Azurite did not create the container: {e}"),
+            }
+        }
         server
     }
 
