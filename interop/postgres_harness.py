@@ -31,7 +31,7 @@ def _bindir() -> pathlib.Path:
     return found[-1]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -82,7 +82,7 @@ class Postgres:
     def __init__(self, tls: bool = False) -> None:
         self.bindir = _bindir()
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         self._names = itertools.count(1)
         if self.as_postgres:
@@ -145,7 +145,7 @@ class S3Server:
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-s3-"))
         self.bucket_dir = self.dir / "keyhold"
         self.bucket_dir.mkdir()
-        self.port = _free_port()
+        self.port = free_port()
         self.program = program
         self.start()
 

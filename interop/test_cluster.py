@@ -29,7 +29,7 @@ from azure.core.exceptions import HttpResponseError
 from conftest import KEYHOLD_BIN, ROOT, S3S_FS, STORE, start_keyhold, via
 from helpers import (admin_headers, create_resource_group, create_service_principal, create_vault, credential,
                      key_client, mgmt, policy)
-from postgres_harness import Postgres, S3Server, _free_port
+from postgres_harness import Postgres, S3Server, free_port
 from test_accounts import account_url, cmk, grant, put_account, set_encryption, wait_for
 from test_files import GOOD, ai_client, upload
 
@@ -353,7 +353,7 @@ def test_nodes_started_together_on_an_empty_database_set_it_up_once(cluster):
     and admin (only it writes bootstrap.json), the others wait for it, and its admin works on
     every node."""
     pg, tmp = cluster["pg"], cluster["tmp"]
-    url, port = pg.create_database(), _free_port()
+    url, port = pg.create_database(), free_port()
     args = ("--store", url, "--master-key-file", str(tmp / "master.key"), "--blob", "s3://keyhold/fresh")
     started, failures = {}, []
 

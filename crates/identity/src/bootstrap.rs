@@ -66,19 +66,16 @@ impl Identity {
                 .await?
             {
                 None => Precondition::Absent,
-                Some((held, version))
-                    if Self::now().saturating_sub(held.claimed_at)
-                        >= BOOTSTRAP_CLAIM_TAKEOVER.as_secs() =>
-                {
+                Some((held, version)) => {
+                    let age = Self::now().saturating_sub(held.claimed_at);
+                    if age < BOOTSTRAP_CLAIM_TAKEOVER.as_secs() {
+                        tokio::time::sleep(CLAIM_POLL).await;
+                        continue;
+                    }
                     tracing::warn!(
-                        "a bootstrap claim is {} s old without a bootstrap record; taking it over",
-                        Self::now().saturating_sub(held.claimed_at)
+                        "a bootstrap claim is {age} s old without a bootstrap record; taking it over"
                     );
                     Precondition::Version(version)
-                }
-                Some(_) => {
-                    tokio::time::sleep(CLAIM_POLL).await;
-                    continue;
                 }
             };
             match self

@@ -2,23 +2,16 @@
 //! claim left by a start that died midway is taken over.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use keyhold_crypto::{Aes256Key, Sealer};
 use keyhold_identity::model::BootstrapClaim;
-use keyhold_identity::{BootstrapOutcome, Identity, IdentitySettings};
+use keyhold_identity::{BootstrapOutcome, Identity};
 use keyhold_store::{Precondition, RecordStoreExt, RedbRecordStore};
 
 fn node(records: Arc<RedbRecordStore>) -> Identity {
-    let sealer = Arc::new(Sealer::new(Aes256Key::from_bytes(&[3u8; 32]).unwrap()));
-    Identity::new(
-        records,
-        sealer,
-        IdentitySettings::new(
-            "https://localhost:8443",
-            vec!["https://management.localhost".into()],
-        ),
-    )
+    common::identity_over(records, common::AUTHORITY)
 }
 
 fn tenant_of(outcome: &BootstrapOutcome) -> uuid::Uuid {

@@ -2,29 +2,13 @@
 //! stays behind, and that refused moves change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
-use keyhold_crypto::{Aes256Key, Sealer};
-use keyhold_identity::{
-    BootstrapOutcome, Identity, IdentityError, IdentitySettings, PrincipalKind, tenant_scope,
-};
-use keyhold_store::RedbRecordStore;
+use common::identity_in as identity;
+use keyhold_identity::{BootstrapOutcome, IdentityError, PrincipalKind, tenant_scope};
 use uuid::Uuid;
 
 const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-
-fn identity(dir: &std::path::Path) -> Identity {
-    let records = Arc::new(RedbRecordStore::open(&dir.join("store.redb")).unwrap());
-    let sealer = Arc::new(Sealer::new(Aes256Key::from_bytes(&[3u8; 32]).unwrap()));
-    Identity::new(
-        records,
-        sealer,
-        IdentitySettings::new(
-            "https://localhost:8443",
-            vec!["https://management.localhost".into()],
-        ),
-    )
-}
 
 #[tokio::test]
 async fn a_moved_subscription_leaves_its_identities_and_assignments_behind() {

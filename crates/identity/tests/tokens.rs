@@ -2,35 +2,17 @@
 //! negative suite, each case with its own error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyhold_crypto::{Aes256Key, Sealer};
+use common::{MGMT, VAULT, identity_in, identity_over as identity_with_authority};
 use keyhold_identity::{
-    BootstrapOutcome, Expectation, Identity, IdentityError, IdentitySettings, InvalidClientReason,
-    TokenError,
+    BootstrapOutcome, Expectation, Identity, IdentityError, InvalidClientReason, TokenError,
 };
 use keyhold_store::RedbRecordStore;
-
-const MGMT: &str = "https://management.localhost";
-const VAULT: &str = "https://vault.localhost";
-
-async fn identity(dir: &std::path::Path) -> Identity {
-    identity_with_authority(
-        Arc::new(RedbRecordStore::open(&dir.join("store.redb")).unwrap()),
-        "https://localhost:8443",
-    )
-}
-
-fn identity_with_authority(records: Arc<RedbRecordStore>, authority: &str) -> Identity {
-    let sealer = Arc::new(Sealer::new(Aes256Key::from_bytes(&[3u8; 32]).unwrap()));
-    Identity::new(
-        records,
-        sealer,
-        IdentitySettings::new(authority, vec![MGMT.into(), VAULT.into()]),
-    )
-}
 
 fn expect(aud: &[String]) -> Expectation<'_> {
     Expectation {
@@ -303,7 +285,7 @@ async fn rotation_keeps_old_tokens_valid_and_keys_survive_restart() {
     let token;
     let tenant;
     {
-        let id = identity(dir.path()).await;
+        let id = identity_in(dir.path());
         let BootstrapOutcome::Created {
             tenant: t, admin, ..
         } = id.bootstrap().await.unwrap()
@@ -332,7 +314,7 @@ async fn rotation_keeps_old_tokens_valid_and_keys_survive_restart() {
         );
     }
     // A new service instance (a restart) unseals the same keys.
-    let id = identity(dir.path()).await;
+    let id = identity_in(dir.path());
     let mgmt = vec![MGMT.to_owned()];
     id.validate_token(&token, &expect(&mgmt)).await.unwrap();
     let doc = id.openid_configuration(tenant.id).await.unwrap();
@@ -346,7 +328,7 @@ async fn rotation_keeps_old_tokens_valid_and_keys_survive_restart() {
 #[tokio::test]
 async fn managed_identities_and_workload_bindings() {
     let dir = tempfile::tempdir().unwrap();
-    let id = identity(dir.path()).await;
+    let id = identity_in(dir.path());
     let BootstrapOutcome::Created {
         tenant,
         subscription,

@@ -28,7 +28,8 @@ use crate::model::{Account, Encryption};
 pub(crate) const KEKS: &str = "platform.keks";
 /// Seal purpose of service-wrapped KEKs. DO NOT CHANGE.
 const SERVICE_KEK_PURPOSE: &str = "platform.kek.v1";
-/// How often a writer re-reads the account after losing the race to record a new current KEK.
+/// How many times a writer tries to record a new current KEK (re-reading the account after each
+/// lost race) before the conflict is returned.
 const KEK_SWITCH_ATTEMPTS: usize = 16;
 
 /// What wraps a KEK.
@@ -230,7 +231,8 @@ impl Platform {
         let wanted = desired_protector(account);
         let key = account.name.to_ascii_lowercase();
         let mut made: Option<(KekRecord, Aes256Key)> = None;
-        for _ in 0..KEK_SWITCH_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             // The stored account names the current KEK (the caller's copy may predate it).
             let (mut stored, version) = self
                 .records
@@ -284,17 +286,15 @@ impl Platform {
                     }
                     return Ok((record.id, kek));
                 }
-                Err(keyhold_store::StoreError::Conflict { .. }) => made = Some((record, kek)),
+                Err(keyhold_store::StoreError::Conflict { .. })
+                    if attempt < KEK_SWITCH_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    made = Some((record, kek));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(keyhold_store::StoreError::Conflict {
-            namespace: ACCOUNTS.into(),
-            key,
-            expected: Precondition::Any,
-            actual: None,
-        }
-        .into())
     }
 
     /// Drops an account's cached KEKs (revocation).

@@ -114,11 +114,17 @@ fn system_roots() -> rustls::RootCertStore {
     roots
 }
 
-/// A hint for a failed connection whose cause is an untrusted server certificate.
+/// A hint for a failed connection whose cause is an untrusted server certificate (rustls'
+/// `InvalidCertificate`, which tokio-rustls hands up inside an I/O error).
 pub(crate) fn certificate_hint(err: &tokio_postgres::Error) -> Option<&'static str> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut source = std::error::Error::source(err);
     while let Some(e) = source {
-        if e.to_string().contains("invalid peer certificate") {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(_)) = tls {
             return Some(
                 "the server's TLS certificate is not trusted: name its CA with \
                  sslrootcert=/path/to/ca.pem in the URL (the host must match the certificate)",

@@ -80,17 +80,7 @@ impl TestPostgres {
             tls: tls.is_some(),
             dir,
         };
-        if server.as_postgres_user {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(server.dir.path())
-                .status()
-                .unwrap();
-            assert!(
-                status.success(),
-                "chown of the PostgreSQL test directory failed"
-            );
-        }
+        server.give_to_server_user(&[server.dir.path().to_path_buf()]);
         server.run(
             "initdb",
             &[
@@ -127,16 +117,24 @@ impl TestPostgres {
             "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
         )
         .unwrap();
-        if self.as_postgres_user {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(data.join("server.crt"))
-                .arg(data.join("server.key"))
-                .arg(data.join("pg_hba.conf"))
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown of the TLS files failed");
+        self.give_to_server_user(&[
+            data.join("server.crt"),
+            data.join("server.key"),
+            data.join("pg_hba.conf"),
+        ]);
+    }
+
+    /// When we are root, hands `paths` (recursively) to the `postgres` user the server runs as.
+    fn give_to_server_user(&self, paths: &[PathBuf]) {
+        if !self.as_postgres_user {
+            return;
         }
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .args(paths)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown of {paths:?} to postgres failed");
     }
 
     fn data(&self) -> PathBuf {
