@@ -5,9 +5,13 @@
 //! reach until the resource is configured again in its new tenant: the revocation watcher then
 //! reports `KeyInaccessible` with `CmkTenantMoved`, and cached KEKs are dropped at once here.
 //!
-//! One atomic batch for all of them; repeating a move finds nothing left to change.
+//! One atomic batch for all of them; repeating a move finds nothing left to change, so a batch
+//! that lost a race (the revocation watcher records a key status on an account meanwhile) is
+//! planned again from a fresh read.
 
-use keyhold_store::{Batch, Precondition, RecordStoreExt, decode, encode};
+use keyhold_store::{
+    Batch, Precondition, RecordStoreExt, StoreError, decode, encode, retry_conflicts,
+};
 use uuid::Uuid;
 
 use crate::Platform;
@@ -23,6 +27,19 @@ impl Platform {
         subscription: Uuid,
         to: Uuid,
     ) -> Result<Vec<String>, PlatformError> {
+        let moved = retry_conflicts(|| self.commit_account_moves(subscription, to)).await?;
+        for name in &moved {
+            self.forget_keks(name);
+        }
+        Ok(moved)
+    }
+
+    /// One attempt: reads the resources of `subscription` and moves them in one batch.
+    async fn commit_account_moves(
+        &self,
+        subscription: Uuid,
+        to: Uuid,
+    ) -> Result<Vec<String>, StoreError> {
         let mut batch = Batch::new();
         let mut moved = Vec::new();
         for (key, record) in self.records.scan_all(ACCOUNTS, "", 100_000).await? {
@@ -57,9 +74,6 @@ impl Platform {
             return Ok(moved);
         }
         self.records.commit(batch).await?;
-        for name in &moved {
-            self.forget_keks(name);
-        }
         Ok(moved)
     }
 }

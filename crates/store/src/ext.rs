@@ -145,3 +145,70 @@ pub trait RecordStoreExt: RecordStore {
 }
 
 impl<S: RecordStore + ?Sized> RecordStoreExt for S {}
+
+/// How many times [`retry_conflicts`] runs an operation that keeps losing races.
+pub const CONFLICT_ATTEMPTS: usize = 16;
+
+/// Runs `operation` again while it fails with [`StoreError::Conflict`], at most
+/// [`CONFLICT_ATTEMPTS`] times, then returns its last result. For server-side
+/// read-modify-write work that reads afresh on every run, must be safe to repeat, and must not
+/// fail only because a concurrent writer (another request, the revocation watcher, another
+/// node) changed a record it read. Client-visible compare-and-swap (ETags, versions the client
+/// sent) must not use it: there the conflict is the answer.
+pub async fn retry_conflicts<T, F, Fut>(mut operation: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match operation().await {
+            Err(StoreError::Conflict { .. }) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    fn conflict() -> StoreError {
+        StoreError::Conflict {
+            namespace: "n".into(),
+            key: "k".into(),
+            expected: Precondition::Absent,
+            actual: Some(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_up_to_the_bound_and_other_errors_are_not() {
+        let mut calls = 0;
+        let won = retry_conflicts(|| {
+            calls += 1;
+            let n = calls;
+            async move { if n < 3 { Err(conflict()) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(won.unwrap(), 3, "the third run wins");
+
+        let mut calls = 0;
+        let lost: Result<(), _> = retry_conflicts(|| {
+            calls += 1;
+            async { Err(conflict()) }
+        })
+        .await;
+        assert!(matches!(lost, Err(StoreError::Conflict { .. })));
+        assert_eq!(calls, CONFLICT_ATTEMPTS, "bounded");
+
+        let mut calls = 0;
+        let failed: Result<(), _> = retry_conflicts(|| {
+            calls += 1;
+            async { Err(StoreError::InvalidKey("bad".into())) }
+        })
+        .await;
+        assert!(matches!(failed, Err(StoreError::InvalidKey(_))));
+        assert_eq!(calls, 1, "only conflicts are retried");
+    }
+}

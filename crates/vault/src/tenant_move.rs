@@ -5,9 +5,12 @@
 //! vault's own key, which does not depend on the tenant, so everything wrapped under them can
 //! be unwrapped again once a principal of the new tenant is granted access.
 //!
-//! One atomic batch for all of them; repeating a move finds nothing left to change.
+//! One atomic batch for all of them; repeating a move finds nothing left to change, so a batch
+//! that lost a race with another writer is planned again from a fresh read.
 
-use keyhold_store::{Batch, Precondition, RecordStoreExt, decode, encode};
+use keyhold_store::{
+    Batch, Precondition, RecordStoreExt, StoreError, decode, encode, retry_conflicts,
+};
 use uuid::Uuid;
 
 use crate::error::VaultError;
@@ -23,6 +26,20 @@ impl Vaults {
         subscription: Uuid,
         to: Uuid,
     ) -> Result<Vec<String>, VaultError> {
+        let (live, moved) = retry_conflicts(|| self.commit_vault_moves(subscription, to)).await?;
+        for vault in live {
+            self.publish(VaultEvent::VaultChanged { vault });
+        }
+        Ok(moved)
+    }
+
+    /// One attempt: reads the vaults of `subscription` and moves them in one batch; returns
+    /// the live vaults moved and every vault moved.
+    async fn commit_vault_moves(
+        &self,
+        subscription: Uuid,
+        to: Uuid,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let mut batch = Batch::new();
         let mut live = Vec::new();
         let mut moved = Vec::new();
@@ -58,12 +75,9 @@ impl Vaults {
             moved.push(key);
         }
         if batch.is_empty() {
-            return Ok(moved);
+            return Ok((live, moved));
         }
         self.records.commit(batch).await?;
-        for vault in live {
-            self.publish(VaultEvent::VaultChanged { vault });
-        }
-        Ok(moved)
+        Ok((live, moved))
     }
 }
