@@ -9,9 +9,12 @@
 //!   `KeyInaccessible` with the reason.
 //!
 //! Only transitions (and version changes) are written, with compare-and-swap, so many nodes
-//! can run the watcher without fighting; a lost race is re-checked on the next round.
+//! can run the watcher without fighting. A lost race is re-checked at once from a fresh read:
+//! waiting for the next round would leave a restored key refused (or a revoked one recorded as
+//! active) for a whole key-check interval whenever another writer touched the account between
+//! the read and the write.
 
-use keyhold_store::{Precondition, RecordStoreExt};
+use keyhold_store::{CONFLICT_ATTEMPTS, Precondition, RecordStoreExt, StoreError};
 
 use crate::Platform;
 use crate::accounts::ACCOUNTS;
@@ -59,8 +62,24 @@ impl Platform {
         Ok(out)
     }
 
-    /// Re-checks one account's key; returns the transition, if its state changed.
+    /// Re-checks one account's key; returns the transition, if its state changed. Each run
+    /// reads the account afresh and probes the vault after that read, so a run that lost a
+    /// race to another writer is simply run again (at most [`CONFLICT_ATTEMPTS`] times).
     pub async fn recheck(&self, name: &str) -> Result<Option<Transition>, PlatformError> {
+        let mut attempt = 1;
+        loop {
+            match self.recheck_once(name).await {
+                Err(PlatformError::Store(StoreError::Conflict { .. }))
+                    if attempt < CONFLICT_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn recheck_once(&self, name: &str) -> Result<Option<Transition>, PlatformError> {
         let Some((mut account, version)) = self
             .records
             .get_typed::<Account>(ACCOUNTS, &name.to_ascii_lowercase())
@@ -158,20 +177,15 @@ impl Platform {
             self.forget_keks(&account.name);
         }
         account.encryption = Encryption::Cmk(settings);
-        match self
-            .records
+        // Changed meanwhile (a PUT, a KEK switch, another node): a conflict, run again.
+        self.records
             .put_typed(
                 ACCOUNTS,
                 &account.name.to_ascii_lowercase(),
                 &account,
                 Precondition::Version(version),
             )
-            .await
-        {
-            Ok(_) => Ok(Some(transition)),
-            // Changed meanwhile (a PUT, another node): the next round sees the new state.
-            Err(keyhold_store::StoreError::Conflict { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+            .await?;
+        Ok(Some(transition))
     }
 }

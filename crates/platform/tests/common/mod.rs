@@ -91,25 +91,37 @@ impl KeyVaultAccess for NoVault {
     }
 }
 
-/// A platform (one node) over `records` and `blobs`; nodes made over the same stores with
-/// this share the master key, as a cluster's nodes do.
-pub fn mmk_platform(records: Arc<dyn RecordStore>, blobs: Arc<dyn BlobStore>) -> Arc<Platform> {
-    let sealer = Arc::new(Sealer::new(Aes256Key::from_bytes(&[7u8; 32]).unwrap()));
-    let identity = Arc::new(Identity::new(
-        records.clone(),
-        sealer.clone(),
+/// A platform (one node) over `records` and `blobs` reaching vaults through `access`; nodes
+/// made over the same stores with this share the master key, as a cluster's nodes do.
+pub fn platform_with(
+    records: Arc<dyn RecordStore>,
+    blobs: Arc<dyn BlobStore>,
+    access: Arc<dyn KeyVaultAccess>,
+) -> Arc<Platform> {
+    let identity = identity(records.clone());
+    Arc::new(Platform::new(records, blobs, sealer(), identity, access))
+}
+
+/// The master key every test node shares.
+fn sealer() -> Arc<Sealer> {
+    Arc::new(Sealer::new(Aes256Key::from_bytes(&[7u8; 32]).unwrap()))
+}
+
+/// The identity service over `records` (as a platform made with [`platform_with`] sees it).
+pub fn identity(records: Arc<dyn RecordStore>) -> Arc<Identity> {
+    Arc::new(Identity::new(
+        records,
+        sealer(),
         IdentitySettings::new(
             "https://localhost:8443",
             vec!["https://management.localhost".into()],
         ),
-    ));
-    Arc::new(Platform::new(
-        records,
-        blobs,
-        sealer,
-        identity,
-        Arc::new(NoVault),
     ))
+}
+
+/// A platform for Microsoft-managed keys only (the vault is never called).
+pub fn mmk_platform(records: Arc<dyn RecordStore>, blobs: Arc<dyn BlobStore>) -> Arc<Platform> {
+    platform_with(records, blobs, Arc::new(NoVault))
 }
 
 /// An OpenAI account on Microsoft-managed keys.
