@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import tempfile
+import time
 
 import pytest
 import requests
@@ -92,3 +94,44 @@ def test_cmk_in_another_keyholds_vault(pair):
     response = set_encryption(a, "remote-ai2", cmk(b, "remote-kv-pp", "cmk"), rg=RG)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "CmkVaultPurgeProtectionRequired", response.text
+
+
+def status_of(server, account: str) -> str:
+    return requests.get(account_url(server, account, RG), headers=admin_headers(server),
+                        timeout=10).json()["properties"]["encryption"]["status"]
+
+
+def test_a_hanging_vault_does_not_delay_revocations_in_other_vaults(pair):
+    """Server B stops answering (SIGSTOP: connections open, nothing comes back), so every
+    sweep of A's accounts waits on the account whose key is in B (10 s per call). A change in
+    A's own vault must still reach its accounts at once: revocations and restores are not
+    queued behind the sweep (in the scale-out configuration the cluster re-sync sweeps every
+    interval too, which once left a restored key refused for seconds)."""
+    a, b = pair["a"], pair["b"]
+    create_resource_group(a, RG, "westeurope")
+    create_resource_group(b, RG, "westeurope")
+    remote = put_account(a, "hang-remote", rg=RG)["identity"]["principalId"]
+    create_vault(b, RG, "hang-kv", enablePurgeProtection=True)
+    key_client(b, "hang-kv").create_rsa_key("cmk", size=2048)
+    grant(b, "hang-kv", remote, rg=RG)
+    assert set_encryption(a, "hang-remote", cmk(b, "hang-kv", "cmk"), rg=RG).status_code == 200
+
+    local = put_account(a, "hang-local", rg=RG)["identity"]["principalId"]
+    create_vault(a, RG, "local-kv", enablePurgeProtection=True)
+    key_client(a, "local-kv").create_rsa_key("cmk", size=2048)
+    grant(a, "local-kv", local, rg=RG)
+    assert set_encryption(a, "hang-local", cmk(a, "local-kv", "cmk"), rg=RG).status_code == 200
+
+    os.kill(b.process.pid, signal.SIGSTOP)
+    try:
+        time.sleep(2.5)  # a sweep (every second here) is now waiting on B
+        for change, expected in (("remove", "KeyInaccessible"), ("add", "Active")):
+            started = time.time()
+            mgmt(a).vaults.update_access_policy(RG, "local-kv", change, {"properties": {
+                "accessPolicies": [policy(a, local, [] if change == "remove" else ["get", "wrapKey", "unwrapKey"])]}})
+            wait_for(lambda: status_of(a, "hang-local") == expected, timeout=2)
+            print(f"{change}: {expected} after {time.time() - started:.3f} s while B hangs")
+        # The hanging vault's account keeps its key for the grace period (a blip is no revocation).
+        assert status_of(a, "hang-remote") == "Active"
+    finally:
+        os.kill(b.process.pid, signal.SIGCONT)

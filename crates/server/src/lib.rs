@@ -23,6 +23,7 @@ pub mod error;
 pub mod identity_api;
 pub mod jwks_fetch;
 pub mod key_access;
+pub mod key_watcher;
 pub mod master_key;
 pub mod metrics;
 pub mod routes;

@@ -237,9 +237,9 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         }
     }
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    spawn_key_watcher(
+    crate::key_watcher::spawn(
         platform.clone(),
-        vaults.clone(),
+        &vaults,
         audit.clone(),
         metrics.clone(),
         config.key_check_interval_secs,
@@ -329,101 +329,6 @@ fn spawn_vault_maintenance(vaults: Arc<keyhold_vault::Vaults>) {
                 }
                 Err(err) => tracing::warn!(error = %err, "vault maintenance failed; retrying"),
             }
-        }
-    });
-}
-
-/// The revocation watcher: re-checks the customer-managed keys of the accounts in a vault as
-/// soon as the vault reports a change (key disabled, deleted, new version, access policy, RBAC
-/// or firewall change), and every account's key every `interval_secs` (remote changes, expiry,
-/// disabled identities). Every transition is audited.
-fn spawn_key_watcher(
-    platform: Arc<keyhold_platform::Platform>,
-    vaults: Arc<keyhold_vault::Vaults>,
-    audit: Arc<keyhold_vault::AuditLog>,
-    metrics: Arc<crate::metrics::Metrics>,
-    interval_secs: u64,
-) {
-    async fn recheck(
-        platform: &keyhold_platform::Platform,
-        audit: &keyhold_vault::AuditLog,
-        metrics: &crate::metrics::Metrics,
-        vault: Option<&str>,
-        drop_cached_keks: bool,
-    ) {
-        let names = match platform.cmk_accounts(vault).await {
-            Ok(names) => names,
-            Err(err) => {
-                tracing::warn!(error = %err, "key watcher cannot list accounts");
-                return;
-            }
-        };
-        for name in names {
-            // A change in the vault (an old version disabled, say) must reach KEKs wrapped by
-            // any version: drop the cached ones; the next use unwraps again through the vault.
-            if drop_cached_keks {
-                platform.forget_keks(&name);
-            }
-            match platform.recheck(&name).await {
-                Ok(Some(t)) => {
-                    metrics.transition(&t.to);
-                    tracing::info!(account = %t.account, from = %t.from, to = %t.to, "customer-managed key state changed");
-                    let event = keyhold_vault::AuditEvent {
-                        caller: "keyhold".into(),
-                        operation: "AccountKeyStatus".into(),
-                        vault: Some(t.vault),
-                        key: Some(t.key),
-                        version: Some(t.version),
-                        result: match t.reason {
-                            Some(reason) => format!("{} -> {}: {reason}", t.from, t.to),
-                            None => format!("{} -> {}", t.from, t.to),
-                        },
-                        client_ip: None,
-                    };
-                    if let Err(err) = audit.append(event).await {
-                        tracing::warn!(error = %err, "cannot audit a key state change");
-                    }
-                }
-                Ok(None) => {}
-                Err(err) => tracing::warn!(account = %name, error = %err, "key re-check failed"),
-            }
-        }
-    }
-    let mut events = vaults.subscribe();
-    let on_events = platform.clone();
-    let audit_events = audit.clone();
-    let metrics_events = metrics.clone();
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(keyhold_vault::VaultEvent::KeyChanged { vault, .. })
-                | Ok(keyhold_vault::VaultEvent::VaultChanged { vault }) => {
-                    recheck(
-                        &on_events,
-                        &audit_events,
-                        &metrics_events,
-                        Some(&vault),
-                        true,
-                    )
-                    .await;
-                }
-                Ok(keyhold_vault::VaultEvent::AllChanged)
-                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    recheck(&on_events, &audit_events, &metrics_events, None, true).await;
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
-    tokio::spawn(async move {
-        // The first round waits one interval: at start-up the listener (which local vault
-        // checks call) is not up yet, and the stored states are still current.
-        let period = std::time::Duration::from_secs(interval_secs);
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            recheck(&platform, &audit, &metrics, None, false).await;
         }
     });
 }
