@@ -10,11 +10,10 @@ import tempfile
 import time
 
 import pytest
-import requests
 
 from conftest import start_keyhold
-from helpers import admin_headers, create_resource_group, create_vault, key_client, mgmt, policy
-from test_accounts import account_url, cmk, grant, put_account, set_encryption, wait_for
+from helpers import create_resource_group, create_vault, key_client, mgmt, policy
+from test_accounts import cmk, encryption_of, grant, put_account, set_encryption, wait_for
 from test_files import ai_client, upload
 
 RG = "remote-rg"
@@ -74,17 +73,15 @@ def test_cmk_in_another_keyholds_vault(pair):
     # Revoke on B: A notices on its next re-check (interval 1 s here) and refuses access.
     mgmt(b).vaults.update_access_policy(RG, "remote-kv", "remove", {"properties": {
         "accessPolicies": [policy(b, principal, [])]}})
-    state = wait_for(lambda: (e := requests.get(account_url(a, "remote-ai", RG), headers=admin_headers(a),
-                                                timeout=10).json()["properties"]["encryption"])["status"]
-                     == "KeyInaccessible" and e, timeout=10)
+    state = wait_for(lambda: (e := encryption_of(a, "remote-ai", RG))["status"] == "KeyInaccessible" and e,
+                     timeout=10)
     assert state["statusReason"].startswith("CmkIdentityAccessDenied"), state
     import openai
     with pytest.raises(openai.PermissionDeniedError):
         client.files.content(stored.id).read()
     # Restore on B: back without restarting anything.
     grant(b, "remote-kv", principal, rg=RG)
-    wait_for(lambda: requests.get(account_url(a, "remote-ai", RG), headers=admin_headers(a), timeout=10)
-             .json()["properties"]["encryption"]["status"] == "Active", timeout=10)
+    wait_for(lambda: encryption_of(a, "remote-ai", RG)["status"] == "Active", timeout=10)
     assert client.files.content(stored.id).read() == b"protected by a remote key"
     # A remote vault without purge protection is refused (read from the key's recoveryLevel).
     create_vault(b, RG, "remote-kv-pp")
@@ -94,11 +91,6 @@ def test_cmk_in_another_keyholds_vault(pair):
     response = set_encryption(a, "remote-ai2", cmk(b, "remote-kv-pp", "cmk"), rg=RG)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "CmkVaultPurgeProtectionRequired", response.text
-
-
-def status_of(server, account: str) -> str:
-    return requests.get(account_url(server, account, RG), headers=admin_headers(server),
-                        timeout=10).json()["properties"]["encryption"]["status"]
 
 
 def test_a_hanging_vault_does_not_delay_revocations_in_other_vaults(pair):
@@ -129,9 +121,9 @@ def test_a_hanging_vault_does_not_delay_revocations_in_other_vaults(pair):
             started = time.time()
             mgmt(a).vaults.update_access_policy(RG, "local-kv", change, {"properties": {
                 "accessPolicies": [policy(a, local, [] if change == "remove" else ["get", "wrapKey", "unwrapKey"])]}})
-            wait_for(lambda: status_of(a, "hang-local") == expected, timeout=2)
+            wait_for(lambda: encryption_of(a, "hang-local", RG)["status"] == expected, timeout=2)
             print(f"{change}: {expected} after {time.time() - started:.3f} s while B hangs")
         # The hanging vault's account keeps its key for the grace period (a blip is no revocation).
-        assert status_of(a, "hang-remote") == "Active"
+        assert encryption_of(a, "hang-remote", RG)["status"] == "Active"
     finally:
         os.kill(b.process.pid, signal.SIGCONT)

@@ -204,6 +204,12 @@ pub enum PlatformError {
     Crypto(#[from] keyhold_crypto::CryptoError),
 }
 
+impl keyhold_store::MaybeConflict for PlatformError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, PlatformError::Store(e) if e.is_conflict())
+    }
+}
+
 impl PlatformError {
     /// The stable wire code.
     pub fn code(&self) -> &'static str {

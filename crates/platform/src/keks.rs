@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use keyhold_crypto::Aes256Key;
-use keyhold_store::{Batch, Precondition, RecordStoreExt, Versioned, encode};
+use keyhold_store::{Batch, CONFLICT_ATTEMPTS, Precondition, RecordStoreExt, Versioned, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::Platform;
@@ -28,9 +28,6 @@ use crate::model::{Account, Encryption};
 pub(crate) const KEKS: &str = "platform.keks";
 /// Seal purpose of service-wrapped KEKs. DO NOT CHANGE.
 const SERVICE_KEK_PURPOSE: &str = "platform.kek.v1";
-/// How many times a writer tries to record a new current KEK (re-reading the account after each
-/// lost race) before the conflict is returned.
-const KEK_SWITCH_ATTEMPTS: usize = 16;
 
 /// What wraps a KEK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +219,9 @@ impl Platform {
     /// Concurrent first writers (on one node or several) race to record their new KEK as
     /// current; the account's version decides. A loser re-reads the account and uses the
     /// winner's KEK when it matches, so racing uploads all succeed and agree on one KEK; its
-    /// own unrecorded KEK is dropped (zeroized) without ever protecting anything.
+    /// own unrecorded KEK is dropped (zeroized) without ever protecting anything. After
+    /// [`CONFLICT_ATTEMPTS`] lost races the conflict is returned. (Not `retry_conflicts`: a KEK
+    /// already wrapped by the vault is kept across attempts, so a retry costs no vault call.)
     pub async fn current_kek(
         &self,
         account: &Account,
@@ -286,9 +285,7 @@ impl Platform {
                     }
                     return Ok((record.id, kek));
                 }
-                Err(keyhold_store::StoreError::Conflict { .. })
-                    if attempt < KEK_SWITCH_ATTEMPTS =>
-                {
+                Err(keyhold_store::StoreError::Conflict { .. }) if attempt < CONFLICT_ATTEMPTS => {
                     attempt += 1;
                     made = Some((record, kek));
                 }

@@ -14,7 +14,7 @@
 //! active) for a whole key-check interval whenever another writer touched the account between
 //! the read and the write.
 
-use keyhold_store::{CONFLICT_ATTEMPTS, Precondition, RecordStoreExt, StoreError};
+use keyhold_store::{Precondition, RecordStoreExt, retry_conflicts};
 
 use crate::Platform;
 use crate::accounts::ACCOUNTS;
@@ -64,19 +64,9 @@ impl Platform {
 
     /// Re-checks one account's key; returns the transition, if its state changed. Each run
     /// reads the account afresh and probes the vault after that read, so a run that lost a
-    /// race to another writer is simply run again (at most [`CONFLICT_ATTEMPTS`] times).
+    /// race to another writer is simply run again (see [`retry_conflicts`]).
     pub async fn recheck(&self, name: &str) -> Result<Option<Transition>, PlatformError> {
-        let mut attempt = 1;
-        loop {
-            match self.recheck_once(name).await {
-                Err(PlatformError::Store(StoreError::Conflict { .. }))
-                    if attempt < CONFLICT_ATTEMPTS =>
-                {
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        retry_conflicts(|| self.recheck_once(name)).await
     }
 
     async fn recheck_once(&self, name: &str) -> Result<Option<Transition>, PlatformError> {

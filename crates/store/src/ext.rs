@@ -149,21 +149,35 @@ impl<S: RecordStore + ?Sized> RecordStoreExt for S {}
 /// How many times [`retry_conflicts`] runs an operation that keeps losing races.
 pub const CONFLICT_ATTEMPTS: usize = 16;
 
-/// Runs `operation` again while it fails with [`StoreError::Conflict`], at most
+/// An error that may be a lost compare-and-swap race ([`StoreError::Conflict`], possibly
+/// wrapped in a higher layer's error), which [`retry_conflicts`] runs again.
+pub trait MaybeConflict {
+    /// Whether this is a lost race: the operation may succeed if run again from a fresh read.
+    fn is_conflict(&self) -> bool;
+}
+
+impl MaybeConflict for StoreError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// Runs `operation` again while it fails with a conflict ([`MaybeConflict`]), at most
 /// [`CONFLICT_ATTEMPTS`] times, then returns its last result. For server-side
 /// read-modify-write work that reads afresh on every run, must be safe to repeat, and must not
 /// fail only because a concurrent writer (another request, the revocation watcher, another
 /// node) changed a record it read. Client-visible compare-and-swap (ETags, versions the client
 /// sent) must not use it: there the conflict is the answer.
-pub async fn retry_conflicts<T, F, Fut>(mut operation: F) -> Result<T, StoreError>
+pub async fn retry_conflicts<T, E, F, Fut>(mut operation: F) -> Result<T, E>
 where
+    E: MaybeConflict,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, StoreError>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
 {
     let mut attempt = 1;
     loop {
         match operation().await {
-            Err(StoreError::Conflict { .. }) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+            Err(err) if err.is_conflict() && attempt < CONFLICT_ATTEMPTS => attempt += 1,
             other => return other,
         }
     }

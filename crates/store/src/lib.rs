@@ -25,7 +25,7 @@ pub use blob::{
 pub use codec::{Versioned, decode, encode};
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
-pub use ext::{CONFLICT_ATTEMPTS, RecordStoreExt, retry_conflicts};
+pub use ext::{CONFLICT_ATTEMPTS, MaybeConflict, RecordStoreExt, retry_conflicts};
 pub use local_blobs::{LocalBlobStore, SHARED_TMP_MAX_IDLE};
 pub use record::{
     Batch, Committed, MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_KEY_LEN, MAX_SCAN_LIMIT, MAX_VALUE_LEN,
