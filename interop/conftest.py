@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -138,6 +139,23 @@ def scale_out_blob_dir(args: list) -> pathlib.Path | None:
     if "--blob" not in args or _s3 is None:
         return None
     return _s3.bucket_dir / args[args.index("--blob") + 1].rsplit("/", 1)[1]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the session's server shows what the server logged while it ran
+    (key state changes, refused re-checks): timing failures are explained by the log, not
+    guessed at afterwards."""
+    report = (yield).get_result()
+    server = getattr(item, "funcargs", {}).get("keyhold")
+    if server is None:
+        return
+    if report.when == "setup":
+        item.keyhold_log_start = len(server.stderr_lines)
+    elif report.when == "call" and report.failed:
+        lines = server.stderr_lines[getattr(item, "keyhold_log_start", 0):]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", "".join(lines[-300:]))
+        report.sections.append(("keyhold server log during the test", text))
 
 
 def pytest_sessionfinish(session, exitstatus):
