@@ -325,13 +325,22 @@ def test_foundry_and_approval_rules(keyhold, cmk_vault):
     assert response.status_code == 200, response.text
 
 
-def wait_for(predicate, timeout: float = 5.0):
+def wait_for(predicate, timeout: float = 5.0, retrying: tuple = ()):
+    """Polls `predicate` until it returns something true. Exceptions of the `retrying` types
+    count as "not yet" (a refusal that lasts until a background re-check has run) until the
+    deadline, when the last one is raised; any other exception fails at once."""
     deadline = time.time() + timeout
+    last_error = None
     while time.time() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except retrying as err:
+            last_error, value = err, None
         if value:
             return value
         time.sleep(0.05)
+    if last_error is not None:
+        raise AssertionError(f"condition not reached in {timeout} s; last refusal: {last_error}") from last_error
     raise AssertionError("condition not reached in time")
 
 

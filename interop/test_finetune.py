@@ -152,8 +152,12 @@ def test_finetune_deploy_chat_and_the_revocation_matrix(keyhold):
         client.chat.completions.create(model="docs", messages=[{"role": "user", "content": question}])
 
     # Restore: everything works again without a restart.
+    # The grant is answered before the revocation watcher has re-checked the account (it does
+    # so at once, through the vault's change event, but in the background): until then the
+    # recorded state is still KeyInaccessible and a deploy is refused, so the deploy is retried.
     grant(keyhold, "ft-kv", principal, rg=RG)
-    wait_for(lambda: deploy(keyhold, "ft-cmk", "docs", job.fine_tuned_model) is not None, timeout=5)
+    wait_for(lambda: deploy(keyhold, "ft-cmk", "docs", job.fine_tuned_model) is not None, timeout=5,
+             retrying=(HttpResponseError,))
     assert client.chat.completions.create(model="docs", messages=[{"role": "user", "content": question}]) \
         .choices[0].message.content == answer
 
