@@ -4,18 +4,18 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
+
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::http::ApiError;
 use crate::routes::{Route, RouteError, classify_host};
 use crate::state::AppState;
-use crate::{ai_api, arm, directory_api, identity_api, vault_api};
+use crate::{ai_api, arm, directory, identity_api, vault_api};
 
 /// Header carrying keyhold's id for the request (Azure's name).
 pub const REQUEST_ID: &str = "x-ms-request-id";
@@ -70,12 +70,12 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
             identity_api::token(&state, &tenant, &parts.headers, body).await
         }
         Route::ManagedIdentityToken => {
-            let (head, _) = arm::Head::split(request);
+            let (head, _) = crate::http::RequestHead::split(request);
             identity_api::managed_identity_token(&state, head.uri(), head.headers()).await
         }
-        Route::Metrics => crate::metrics::handle(&state, request.headers()).await,
+        Route::Metrics => crate::metrics_api::handle(&state, request.headers()).await,
         Route::Arm(route) => arm::handle(&state, route, request).await,
-        Route::Directory(route) => directory_api::handle(&state, route, request).await,
+        Route::Directory(route) => directory::handle(&state, route, request).await,
         Route::Vault { vault, route } => vault_api::handle(&state, &vault, route, request).await,
         Route::Ai { account, route } => ai_api::handle(&state, &account, route, request).await,
     }
@@ -129,17 +129,4 @@ fn set_ids(headers: &mut HeaderMap, request_id: &str, client: Option<HeaderValue
     if let Some(value) = client {
         headers.insert(CLIENT_REQUEST_ID, value);
     }
-}
-
-/// Reads a request body of at most `limit` bytes; 413 above it.
-pub async fn read_body(body: Body, limit: u64) -> Result<bytes::Bytes, ApiError> {
-    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    axum::body::to_bytes(body, limit_usize)
-        .await
-        .map_err(|_| ApiError::payload_too_large(limit))
-}
-
-/// A response with no body and the given status (HEAD-style answers, 204s).
-pub fn empty(status: StatusCode) -> Response {
-    (status, Body::empty()).into_response()
 }

@@ -7,25 +7,21 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod ai_api;
-pub mod api_version;
 pub mod app;
 pub mod arm;
-pub mod audit_trail;
-pub mod auth;
 pub mod bootstrap;
 pub mod cluster;
 pub mod config;
-mod config_env;
 pub mod data_dir;
-pub mod directory_api;
-mod directory_tenancy;
-pub mod error;
+pub mod directory;
+pub mod http;
 pub mod identity_api;
 pub mod jwks_fetch;
 pub mod key_access;
 pub mod key_watcher;
 pub mod master_key;
 pub mod metrics;
+pub mod metrics_api;
 pub mod routes;
 pub mod startup;
 pub mod state;

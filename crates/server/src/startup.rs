@@ -156,7 +156,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         vec![
             config.management_audience.clone(),
             config.vault_audience(),
-            crate::auth::vault_audience_with_port(&config.vault_audience(), port),
+            crate::http::auth::vault_audience_with_port(&config.vault_audience(), port),
             config.ai_audience.clone(),
         ],
     );

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::platform_error;
-use crate::arm::json_body;
-use crate::error::ApiError;
+use crate::http::ApiError;
+use crate::http::json_body;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -9,10 +9,10 @@ use keyhold_platform::{Account, PlatformError};
 use serde_json::{Value, json};
 
 use super::{limit_param, platform_error};
-use crate::api_version::query_param;
-use crate::arm::Head;
-use crate::error::ApiError;
-use crate::routes::AiRoute;
+use crate::ai_api::routes::AiRoute;
+use crate::http::ApiError;
+use crate::http::RequestHead;
+use crate::http::api_version::query_param;
 use crate::state::AppState;
 
 fn file_json(file: &FileObject) -> Value {
@@ -33,7 +33,7 @@ pub async fn handle(
     state: &AppState,
     account: &Account,
     route: AiRoute,
-    head: &Head,
+    head: &RequestHead,
     body: Body,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
@@ -115,7 +115,7 @@ fn stream(content: FileContent) -> impl futures::Stream<Item = Result<Bytes, std
 async fn upload(
     state: &AppState,
     account: &Account,
-    head: &Head,
+    head: &RequestHead,
     body: Body,
 ) -> Result<FileObject, ApiError> {
     let bad = |m: &str| ApiError::bad_request("invalidPayload", m.to_owned());

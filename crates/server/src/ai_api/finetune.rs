@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{limit_param, platform_error};
-use crate::api_version::query_param;
-use crate::arm::{Head, json_body};
-use crate::error::ApiError;
-use crate::routes::AiRoute;
-use crate::routes::ai::JobPart;
+use crate::ai_api::routes::AiRoute;
+use crate::ai_api::routes::JobPart;
+use crate::http::ApiError;
+use crate::http::api_version::query_param;
+use crate::http::{RequestHead, json_body};
 use crate::state::AppState;
 
 /// `n_epochs` and friends: a number, `"auto"` or absent.
@@ -100,7 +100,11 @@ fn job_json(job: &FineTuneJob) -> Value {
 }
 
 /// `after`/`limit` paging over a newest-first list of `(id, json)`.
-fn page(head: &Head, items: Vec<(String, Value)>, default_limit: usize) -> Result<Value, ApiError> {
+fn page(
+    head: &RequestHead,
+    items: Vec<(String, Value)>,
+    default_limit: usize,
+) -> Result<Value, ApiError> {
     let limit = limit_param(head, default_limit, 1000)?;
     let start = match query_param(head.uri(), "after") {
         Some(after) => items
@@ -119,7 +123,7 @@ pub async fn handle(
     state: &AppState,
     account: &Account,
     route: AiRoute,
-    head: &Head,
+    head: &RequestHead,
     body: Body,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();

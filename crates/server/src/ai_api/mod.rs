@@ -8,20 +8,24 @@
 //! is audited.
 
 mod chat;
+mod error;
 mod files;
 mod finetune;
+pub mod routes;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyhold_platform::{Account, PlatformError};
+use keyhold_platform::Account;
 use keyhold_vault::AuditEvent;
 
-use crate::arm::Head;
-use crate::auth::{Api, authenticate};
-use crate::error::ApiError;
-use crate::routes::AiRoute;
+use crate::ai_api::routes::AiRoute;
+use crate::http::ApiError;
+use crate::http::RequestHead;
+use crate::http::auth::{Api, authenticate};
 use crate::state::AppState;
+
+pub(crate) use error::platform_error;
 
 /// Who called.
 pub(crate) enum AiCaller {
@@ -47,8 +51,8 @@ pub async fn handle(
     route: AiRoute,
     request: Request,
 ) -> Response {
-    let (head, body) = Head::split(request);
-    let operation = crate::audit_trail::operation_name(&route, head.method().as_str());
+    let (head, body) = RequestHead::split(request);
+    let operation = crate::http::audit_trail::operation_name(&route, head.method().as_str());
     let mut event = AuditEvent {
         caller: "anonymous".into(),
         operation,
@@ -90,7 +94,7 @@ pub async fn handle(
 }
 
 /// The data action a request needs (Azure OpenAI's names).
-fn data_action(route: &AiRoute, head: &Head) -> &'static str {
+fn data_action(route: &AiRoute, head: &RequestHead) -> &'static str {
     let method = head.method();
     let write = method != axum::http::Method::GET;
     match (route, write) {
@@ -122,8 +126,12 @@ fn data_action(route: &AiRoute, head: &Head) -> &'static str {
 }
 
 /// The `limit` query parameter of a list: `default` when absent, else 1 to `max`.
-pub(crate) fn limit_param(head: &Head, default: usize, max: usize) -> Result<usize, ApiError> {
-    match crate::api_version::query_param(head.uri(), "limit") {
+pub(crate) fn limit_param(
+    head: &RequestHead,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match crate::http::api_version::query_param(head.uri(), "limit") {
         None => Ok(default),
         Some(l) => l
             .parse::<usize>()
@@ -138,8 +146,8 @@ pub(crate) fn limit_param(head: &Head, default: usize, max: usize) -> Result<usi
     }
 }
 
-fn check_api_version(head: &Head) -> Result<(), ApiError> {
-    let Some(version) = crate::api_version::query_param(head.uri(), "api-version") else {
+fn check_api_version(head: &RequestHead) -> Result<(), ApiError> {
+    let Some(version) = crate::http::api_version::query_param(head.uri(), "api-version") else {
         return Err(ApiError::bad_request(
             "BadRequest",
             "Missing the api-version query parameter (for example api-version=2024-10-21), or use the /openai/v1/ paths.",
@@ -215,28 +223,4 @@ async fn authorize(
         ));
     }
     Ok(AiCaller::Principal(caller.principal.object_id.to_string()))
-}
-
-/// The platform layer's mapping for the data plane (OpenAI-style bodies).
-pub(crate) fn platform_error(err: PlatformError) -> ApiError {
-    let status = match &err {
-        PlatformError::ObjectNotFound { .. } | PlatformError::AccountNotFound(_) => {
-            StatusCode::NOT_FOUND
-        }
-        PlatformError::CustomerManagedKeyAccessDenied { .. } => StatusCode::FORBIDDEN,
-        PlatformError::InvalidUpload(m) if m.contains("larger than") => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
-        PlatformError::InvalidUpload(_) | PlatformError::InvalidRequest(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        PlatformError::KeyVaultUnreachable(_) | PlatformError::UpstreamUnavailable(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => return crate::arm::accounts::platform_error(err),
-    };
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        return ApiError::unavailable(err.to_string(), 5);
-    }
-    ApiError::new(status, err.code(), err.to_string())
 }

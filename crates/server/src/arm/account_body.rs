@@ -8,7 +8,7 @@ use keyhold_platform::{AccountIdentity, CmkRequest, EncryptionRequest};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::http::ApiError;
 
 #[derive(Deserialize, Default)]
 pub(crate) struct SkuBody {

@@ -9,20 +9,23 @@
 //! resource.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use keyhold_identity::{AuthenticatedPrincipal, Subscription};
 use keyhold_platform::{Account, AccountSpec, DeletedAccount, Encryption, PlatformError};
-use keyhold_store::{Precondition, RecordStoreExt, Versioned};
-use serde::{Deserialize, Serialize};
+use keyhold_store::RecordStoreExt;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::account_body::{AccountBody, parse_encryption, parse_identity};
-use super::{Head, caller_for_subscription, json, json_body, rfc3339};
-use crate::api_version::require;
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::{ArmRoute, ResourceOp};
+use super::caller_for_subscription;
+use super::error::platform_error;
+use super::lro::{OPERATIONS, Operation, with_operation};
+use crate::arm::routes::{ArmRoute, ResourceOp};
+use crate::http::ApiError;
+use crate::http::api_version::require;
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
 /// `Microsoft.CognitiveServices` api-versions keyhold answers.
@@ -45,45 +48,6 @@ const DELETED_READ: &str =
     "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read";
 const PURGE: &str = "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete";
 const APPROVE: &str = "Keyhold.Directory/cmkRequests/approve";
-const OPERATIONS: &str = "arm.operations";
-
-/// A finished long-running operation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Operation {
-    id: String,
-    status: String,
-    start: u64,
-    end: u64,
-}
-impl Versioned for Operation {
-    const KIND: &'static str = "arm.operation";
-    const SCHEMA: u16 = 1;
-}
-
-pub fn platform_error(err: PlatformError) -> ApiError {
-    let status = match &err {
-        PlatformError::AccountNotFound(_) => StatusCode::NOT_FOUND,
-        PlatformError::AccountNameTaken(_) | PlatformError::DeletedAccountExists(_) => {
-            StatusCode::CONFLICT
-        }
-        PlatformError::KeyVaultUnreachable(_) => StatusCode::BAD_GATEWAY,
-        PlatformError::Store(_) => {
-            return match err {
-                PlatformError::Store(e) => ApiError::from(e),
-                other => ApiError::internal(&other),
-            };
-        }
-        PlatformError::Identity(_) => {
-            return match err {
-                PlatformError::Identity(e) => ApiError::from(e),
-                other => ApiError::internal(&other),
-            };
-        }
-        PlatformError::Crypto(_) => return ApiError::internal(&err),
-        _ => StatusCode::BAD_REQUEST,
-    };
-    ApiError::new(status, err.code(), err.to_string())
-}
 
 pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let kind = match (
@@ -189,39 +153,6 @@ fn deleted_json(d: &DeletedAccount) -> Value {
     })
 }
 
-/// Records a finished operation and adds the polling headers to `response`.
-pub(crate) async fn with_operation(
-    state: &AppState,
-    sub: &Subscription,
-    location: &str,
-    mut response: Response,
-) -> Result<Response, ApiError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let now = keyhold_platform::Platform::now();
-    let op = Operation {
-        id: id.clone(),
-        status: "Succeeded".into(),
-        start: now,
-        end: now,
-    };
-    state
-        .records()
-        .put_typed(OPERATIONS, &id, &op, Precondition::Absent)
-        .await?;
-    let url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/{id}?api-version=2025-09-01",
-        state.service_url(),
-        sub.id
-    );
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&url) {
-        headers.insert("azure-asyncoperation", value.clone());
-        headers.insert(header::LOCATION, value);
-    }
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    Ok(response)
-}
-
 /// The account a child resource (project, deployment) lives under: it must be in `group` of
 /// `sub`, else the answer is the account's 404.
 async fn parent_account(
@@ -251,7 +182,7 @@ pub(crate) fn not_found(name: &str, group: &str) -> ApiError {
 /// Dispatches a `Microsoft.CognitiveServices` request.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
 ) -> Result<Response, ApiError> {
@@ -287,7 +218,7 @@ pub async fn handle(
 
 async fn dispatch(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
     caller: &AuthenticatedPrincipal,
@@ -379,10 +310,10 @@ async fn dispatch(
                                 .delete_account(&name)
                                 .await
                                 .map_err(platform_error)?;
-                            let response = crate::app::empty(StatusCode::ACCEPTED);
+                            let response = crate::http::empty(StatusCode::ACCEPTED);
                             with_operation(state, sub, &a.location, response).await
                         }
-                        _ => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                        _ => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
                     }
                 }
             }
@@ -556,7 +487,7 @@ async fn dispatch(
                     .purge_account(&name)
                     .await
                     .map_err(platform_error)?;
-                let response = crate::app::empty(StatusCode::ACCEPTED);
+                let response = crate::http::empty(StatusCode::ACCEPTED);
                 return with_operation(state, sub, &deleted.account.location, response).await;
             }
             authorize(state, caller, &sub_scope, DELETED_READ).await?;

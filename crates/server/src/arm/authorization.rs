@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Head, caller_for_subscription, json, json_body, rfc3339};
-use crate::api_version::{AUTHORIZATION, query_param, require};
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::ResourceOp;
+use super::caller_for_subscription;
+use crate::arm::routes::ResourceOp;
+use crate::http::ApiError;
+use crate::http::api_version::{AUTHORIZATION, query_param, require};
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
 const READ: &str = "Microsoft.Authorization/roleAssignments/read";
@@ -99,7 +100,7 @@ fn definition_json(role: &RoleDefinition, sub: &str) -> Value {
 
 async fn caller(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     scope: &str,
 ) -> Result<(AuthenticatedPrincipal, String), ApiError> {
     let sub = subscription_of(scope)?;
@@ -110,7 +111,7 @@ async fn caller(
 /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`.
 pub async fn list_assignments(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     scope: &str,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "roleAssignments", AUTHORIZATION)?;
@@ -127,7 +128,7 @@ pub async fn list_assignments(
 /// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
 pub async fn assignment(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     scope: &str,
     name: &str,
@@ -204,7 +205,7 @@ pub async fn assignment(
                     notify_vaults(state, &a.scope).await?;
                     Ok(json(StatusCode::OK, assignment_json(&a, &sub)))
                 }
-                None => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
             }
         }
     }
@@ -216,13 +217,13 @@ async fn notify_vaults(state: &AppState, scope: &str) -> Result<(), ApiError> {
         .vaults()
         .notify_access_changed(scope)
         .await
-        .map_err(crate::vault_api::vault_error)
+        .map_err(crate::arm::error::vault_error)
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions[?$filter=roleName eq 'X']`.
 pub async fn list_definitions(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     scope: &str,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "roleDefinitions", AUTHORIZATION)?;
@@ -247,7 +248,7 @@ pub async fn list_definitions(
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
 pub async fn get_definition(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     scope: &str,
     id: &str,
 ) -> Result<Response, ApiError> {

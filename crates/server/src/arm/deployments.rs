@@ -11,11 +11,12 @@ use keyhold_platform::deployments::{Deployment, DeploymentSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{platform_error, with_operation};
-use super::{Head, json, json_body, rfc3339};
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::{ArmRoute, ResourceOp};
+use super::error::platform_error;
+use super::lro::with_operation;
+use crate::arm::routes::{ArmRoute, ResourceOp};
+use crate::http::ApiError;
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
 const READ: &str = "Microsoft.CognitiveServices/accounts/deployments/read";
@@ -74,7 +75,7 @@ fn deployment_not_found(name: &str, account: &str) -> ApiError {
 /// Dispatches a deployments request.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
     caller: &AuthenticatedPrincipal,
@@ -135,10 +136,10 @@ pub async fn handle(
                         .await
                         .map_err(platform_error)?
                     {
-                        let response = crate::app::empty(StatusCode::ACCEPTED);
+                        let response = crate::http::empty(StatusCode::ACCEPTED);
                         with_operation(state, sub, &account.location, response).await
                     } else {
-                        Ok(crate::app::empty(StatusCode::NO_CONTENT))
+                        Ok(crate::http::empty(StatusCode::NO_CONTENT))
                     }
                 }
             }

@@ -12,11 +12,12 @@ use keyhold_store::{Precondition, RecordStoreExt, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Head, caller_for_subscription, json, json_body};
-use crate::api_version::{MANAGED_IDENTITY, require};
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::ResourceOp;
+use super::caller_for_subscription;
+use crate::arm::routes::ResourceOp;
+use crate::http::ApiError;
+use crate::http::api_version::{MANAGED_IDENTITY, require};
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body};
 use crate::state::AppState;
 
 const NAMESPACE: &str = "arm.user_assigned_identities";
@@ -92,7 +93,7 @@ pub(crate) async fn delete_resource(state: &AppState, resource_id: &str) -> Resu
 /// `GET …/userAssignedIdentities` by subscription or resource group.
 pub async fn list(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     subscription: &str,
     group: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -121,7 +122,7 @@ pub async fn list(
 /// One identity.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     subscription: &str,
     group: &str,
@@ -205,9 +206,9 @@ pub async fn handle(
         ResourceOp::Delete => {
             authorize(state, &caller, &resource_id, DELETE).await?;
             if delete_resource(state, &resource_id).await? {
-                Ok(crate::app::empty(StatusCode::OK))
+                Ok(crate::http::empty(StatusCode::OK))
             } else {
-                Ok(crate::app::empty(StatusCode::NO_CONTENT))
+                Ok(crate::http::empty(StatusCode::NO_CONTENT))
             }
         }
     }

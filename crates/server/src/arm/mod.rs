@@ -7,54 +7,30 @@ mod account_body;
 pub(crate) mod accounts;
 mod authorization;
 mod deployments;
+pub(crate) mod error;
 mod identities;
+pub(crate) mod lro;
 mod projects;
 mod resource_groups;
+pub mod routes;
+pub(crate) mod routes_parse;
 mod subscriptions;
 pub mod vaults;
 mod workspaces;
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use keyhold_identity::{AuthenticatedPrincipal, Subscription, TokenError};
-use serde::de::DeserializeOwned;
 
-use crate::app::read_body;
-use crate::auth::{Api, authenticate, challenge};
-use crate::error::ApiError;
-use crate::routes::ArmRoute;
+use crate::arm::routes::ArmRoute;
+use crate::http::ApiError;
+use crate::http::RequestHead;
+use crate::http::auth::{Api, authenticate, challenge};
 use crate::state::AppState;
-
-/// The head of a request (method, URI, headers): `Sync`, so handlers can hold a reference
-/// to it across awaits (a request body cannot be shared that way).
-pub struct Head(Parts);
-
-impl Head {
-    /// Splits a request into its head and body.
-    pub fn split(request: Request) -> (Head, Body) {
-        let (parts, body) = request.into_parts();
-        (Head(parts), body)
-    }
-    /// The method.
-    pub fn method(&self) -> &Method {
-        &self.0.method
-    }
-    /// The URI.
-    pub fn uri(&self) -> &Uri {
-        &self.0.uri
-    }
-    /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.0.headers
-    }
-}
 
 /// Dispatches one ARM request.
 pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Response {
-    let (request, body) = Head::split(request);
+    let (request, body) = RequestHead::split(request);
     let request = &request;
     let audited_here = !matches!(
         route,
@@ -66,7 +42,7 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
             | ArmRoute::PurgeDeletedVault { .. }
             | ArmRoute::CheckVaultName { .. }
     );
-    let operation = crate::audit_trail::operation_name(&route, request.method().as_str());
+    let operation = crate::http::audit_trail::operation_name(&route, request.method().as_str());
     let result = match route {
         ArmRoute::ListTenants => subscriptions::list_tenants(state, request).await,
         ArmRoute::ListSubscriptions => subscriptions::list(state, request).await,
@@ -142,7 +118,8 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
     };
     let response = result.unwrap_or_else(IntoResponse::into_response);
     if audited_here {
-        return crate::audit_trail::record(state, request.headers(), operation, response).await;
+        return crate::http::audit_trail::record(state, request.headers(), operation, response)
+            .await;
     }
     response
 }
@@ -151,7 +128,7 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
 /// token's tenant.
 pub(crate) async fn caller_for_subscription(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     subscription: &str,
 ) -> Result<(AuthenticatedPrincipal, Subscription), ApiError> {
     let caller = authenticate(state, request.headers(), Api::Management, None).await?;
@@ -176,34 +153,4 @@ pub(crate) fn list_scope(subscription: uuid::Uuid, group: Option<&str>) -> Strin
         Some(rg) => format!("/subscriptions/{subscription}/resourceGroups/{rg}"),
         None => format!("/subscriptions/{subscription}"),
     }
-}
-
-/// Parses a JSON request body (bounded by the configured limit).
-pub(crate) async fn json_body<T: DeserializeOwned>(
-    state: &AppState,
-    body: Body,
-) -> Result<T, ApiError> {
-    let bytes = read_body(body, state.config().max_body_bytes).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request(
-            "InvalidRequestContent",
-            format!("The request content was invalid and could not be deserialized: {e}"),
-        )
-    })
-}
-
-/// A JSON response with a status.
-pub(crate) fn json(status: StatusCode, value: serde_json::Value) -> Response {
-    (status, axum::Json(value)).into_response()
-}
-
-/// RFC 3339 time of a unix timestamp.
-pub(crate) fn rfc3339(unix: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(0))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

@@ -9,12 +9,13 @@ use keyhold_identity::ResourceGroup;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Head, caller_for_subscription, json, json_body};
-use crate::api_version::{RESOURCES, require};
-use crate::app::empty;
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::ResourceOp;
+use super::caller_for_subscription;
+use crate::arm::routes::ResourceOp;
+use crate::http::ApiError;
+use crate::http::api_version::{RESOURCES, require};
+use crate::http::auth::authorize;
+use crate::http::empty;
+use crate::http::{RequestHead, json, json_body};
 use crate::state::AppState;
 
 const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
@@ -55,7 +56,7 @@ pub fn rg_json(rg: &ResourceGroup) -> Value {
 /// `GET …/resourcegroups`.
 pub async fn list(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     subscription: &str,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "resourceGroups", RESOURCES)?;
@@ -71,7 +72,7 @@ pub async fn list(
 /// One resource group.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     subscription: &str,
     name: &str,

@@ -1,5 +1,5 @@
 //! The ARM path parser: segments (original case) to [`ArmRoute`], matching keywords without
-//! regard to case. The route enum and its meaning are in `routes/arm.rs`.
+//! regard to case. The route enum and its meaning are in `arm/routes.rs`.
 
 use axum::http::Method;
 

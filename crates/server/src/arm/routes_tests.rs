@@ -1,4 +1,4 @@
-//! The ARM route tables: every path shape, method and case rule of `routes/arm.rs`.
+//! The ARM route tables: every path shape, method and case rule of `arm/routes.rs`.
 
 use axum::http::Method;
 

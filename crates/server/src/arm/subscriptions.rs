@@ -5,10 +5,11 @@ use axum::response::Response;
 use keyhold_identity::Subscription;
 use serde_json::{Value, json};
 
-use super::{Head, caller_for_subscription, json};
-use crate::api_version::{RESOURCES, require};
-use crate::auth::{Api, authenticate, authorize};
-use crate::error::ApiError;
+use super::caller_for_subscription;
+use crate::http::ApiError;
+use crate::http::api_version::{RESOURCES, require};
+use crate::http::auth::{Api, authenticate, authorize};
+use crate::http::{RequestHead, json};
 use crate::state::AppState;
 
 fn subscription_json(sub: &Subscription) -> Value {
@@ -29,7 +30,7 @@ fn subscription_json(sub: &Subscription) -> Value {
 }
 
 /// Tenants the caller belongs to (its home tenant).
-pub async fn list_tenants(state: &AppState, request: &Head) -> Result<Response, ApiError> {
+pub async fn list_tenants(state: &AppState, request: &RequestHead) -> Result<Response, ApiError> {
     require(request.uri(), "tenants", RESOURCES)?;
     let caller = authenticate(state, request.headers(), Api::Management, None).await?;
     let tenant = state.identity().tenant(caller.principal.tenant_id).await?;
@@ -49,7 +50,7 @@ pub async fn list_tenants(state: &AppState, request: &Head) -> Result<Response, 
 }
 
 /// Subscriptions of the caller's tenant on which it holds any role.
-pub async fn list(state: &AppState, request: &Head) -> Result<Response, ApiError> {
+pub async fn list(state: &AppState, request: &RequestHead) -> Result<Response, ApiError> {
     require(request.uri(), "subscriptions", RESOURCES)?;
     let caller = authenticate(state, request.headers(), Api::Management, None).await?;
     let identity = state.identity();
@@ -76,7 +77,7 @@ pub async fn list(state: &AppState, request: &Head) -> Result<Response, ApiError
 /// One subscription (needs read access on it).
 pub async fn get(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     subscription: &str,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "subscriptions", RESOURCES)?;

@@ -14,13 +14,14 @@ use keyhold_vault::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Head, caller_for_subscription, json, json_body, rfc3339};
-use crate::api_version::require;
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::{ArmRoute, ResourceOp};
+use super::caller_for_subscription;
+use crate::arm::error::vault_error;
+use crate::arm::routes::{ArmRoute, ResourceOp};
+use crate::http::ApiError;
+use crate::http::api_version::require;
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-use crate::vault_api::vault_error;
 
 /// `Microsoft.KeyVault` api-versions keyhold answers.
 pub const KEY_VAULT_VERSIONS: &[&str] = &[
@@ -177,7 +178,7 @@ fn not_found(name: &str, group: &str) -> ApiError {
 /// Dispatches a `Microsoft.KeyVault` request.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
 ) -> Result<Response, ApiError> {
@@ -213,7 +214,7 @@ pub async fn handle(
 
 async fn dispatch(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
     caller: &AuthenticatedPrincipal,
@@ -291,9 +292,9 @@ async fn dispatch(
                     match vaults.vault(&name).await {
                         Ok(v) if in_group(&v) => {
                             vaults.delete_vault(&name).await.map_err(vault_error)?;
-                            Ok(crate::app::empty(StatusCode::OK))
+                            Ok(crate::http::empty(StatusCode::OK))
                         }
-                        _ => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                        _ => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
                     }
                 }
             }
@@ -373,7 +374,7 @@ async fn dispatch(
                 _ => return Err(deleted_not_found(&name)),
             }
             vaults.purge_vault(&name).await.map_err(vault_error)?;
-            Ok(crate::app::empty(StatusCode::OK))
+            Ok(crate::http::empty(StatusCode::OK))
         }
         ArmRoute::CheckVaultName { .. } => {
             event.operation = "VaultCheckName".into();

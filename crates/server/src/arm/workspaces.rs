@@ -12,12 +12,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::account_body::{IdentityBody, identity_kinds};
-use super::accounts::{identity_json, platform_error, with_operation};
-use super::{Head, caller_for_subscription, json, json_body, rfc3339};
-use crate::api_version::require;
-use crate::auth::authorize;
-use crate::error::ApiError;
-use crate::routes::{ArmRoute, ResourceOp};
+use super::accounts::identity_json;
+use super::caller_for_subscription;
+use super::error::platform_error;
+use super::lro::with_operation;
+use crate::arm::routes::{ArmRoute, ResourceOp};
+use crate::http::ApiError;
+use crate::http::api_version::require;
+use crate::http::auth::authorize;
+use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
 /// `Microsoft.MachineLearningServices` api-versions keyhold answers.
@@ -195,7 +198,7 @@ fn cmk_request(
 /// Dispatches a workspace request.
 pub async fn handle(
     state: &AppState,
-    request: &Head,
+    request: &RequestHead,
     body: Body,
     route: ArmRoute,
 ) -> Result<Response, ApiError> {
@@ -305,10 +308,10 @@ pub async fn handle(
                                 .delete_workspace(&ws)
                                 .await
                                 .map_err(platform_error)?;
-                            let response = crate::app::empty(StatusCode::ACCEPTED);
+                            let response = crate::http::empty(StatusCode::ACCEPTED);
                             with_operation(state, &sub, &ws.location, response).await
                         }
-                        None => Ok(crate::app::empty(StatusCode::NO_CONTENT)),
+                        None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
                     }
                 }
             }

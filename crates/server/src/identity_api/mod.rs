@@ -14,9 +14,9 @@ use serde_json::json;
 
 pub use oauth_error::OAuthError;
 
-use crate::api_version::query_param;
-use crate::app::read_body;
-use crate::error::ApiError;
+use crate::http::ApiError;
+use crate::http::api_version::query_param;
+use crate::http::read_body;
 use crate::state::AppState;
 
 /// Token requests are small; a bigger body is refused before parsing.

@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{body_json, shapes, vault_error};
-use crate::api_version::query_param;
-use crate::arm::Head;
-use crate::error::ApiError;
-use crate::routes::{KeyOperation, VaultRoute};
+use crate::http::ApiError;
+use crate::http::RequestHead;
+use crate::http::api_version::query_param;
 use crate::state::AppState;
+use crate::vault_api::routes::{KeyOperation, VaultRoute};
 
 /// The audit name of a route.
 pub fn operation_name(route: &VaultRoute) -> &'static str {
@@ -186,7 +186,7 @@ fn ok(value: Value) -> Result<Response, ApiError> {
     Ok((StatusCode::OK, axum::Json(value)).into_response())
 }
 
-fn max_results(head: &Head) -> Result<usize, ApiError> {
+fn max_results(head: &RequestHead) -> Result<usize, ApiError> {
     match query_param(head.uri(), "maxresults") {
         None => Ok(25),
         Some(v) => match v.parse::<usize>() {
@@ -204,7 +204,7 @@ pub async fn handle(
     state: &AppState,
     vault: &Vault,
     route: VaultRoute,
-    head: &Head,
+    head: &RequestHead,
     body: Body,
     event: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
@@ -445,7 +445,7 @@ pub async fn handle(
         }
         VaultRoute::PurgeDeletedKey { name } => {
             vaults.purge_key(vault, &name).await.map_err(vault_error)?;
-            Ok(crate::app::empty(StatusCode::NO_CONTENT))
+            Ok(crate::http::empty(StatusCode::NO_CONTENT))
         }
         VaultRoute::RecoverDeletedKey { name } => {
             let version = vaults

@@ -14,7 +14,9 @@
 //!
 //! Every outcome, allowed or refused, is appended to the audit log before the answer leaves.
 
+mod error;
 mod keys;
+pub mod routes;
 mod shapes;
 
 use std::net::{IpAddr, SocketAddr};
@@ -24,14 +26,16 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyhold_identity::{AuthenticatedPrincipal, PrincipalKind};
-use keyhold_vault::{AuditEvent, KeyPermission, Vault, VaultError};
+use keyhold_vault::{AuditEvent, KeyPermission, Vault};
 
-use crate::api_version::require;
-use crate::arm::Head;
-use crate::auth::{Api, authenticate};
-use crate::error::ApiError;
-use crate::routes::VaultRoute;
+use crate::http::ApiError;
+use crate::http::RequestHead;
+use crate::http::api_version::require;
+use crate::http::auth::{Api, authenticate};
 use crate::state::AppState;
+use crate::vault_api::routes::VaultRoute;
+
+pub(crate) use error::vault_error;
 
 /// Key Vault data-plane api-versions keyhold answers.
 pub const VAULT_API_VERSIONS: &[&str] = &[
@@ -67,7 +71,7 @@ pub async fn handle(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let (head, body) = Head::split(request);
+    let (head, body) = RequestHead::split(request);
     let operation = keys::operation_name(&route);
     let mut event = AuditEvent {
         caller: "anonymous".into(),
@@ -109,7 +113,7 @@ pub async fn handle(
 
 /// Reads a bounded JSON body.
 pub(crate) async fn body_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = crate::app::read_body(body, MAX_VAULT_BODY).await?;
+    let bytes = crate::http::read_body(body, MAX_VAULT_BODY).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(
             "BadParameter",
@@ -191,31 +195,4 @@ async fn check_permission(
         "AccessDenied"
     };
     Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message).with_inner_code(inner))
-}
-
-/// The vault layer's one mapping to wire errors (Azure Key Vault codes and statuses).
-pub(crate) fn vault_error(err: VaultError) -> ApiError {
-    if let VaultError::Store(inner) = err {
-        return ApiError::from(inner);
-    }
-    let status = match &err {
-        VaultError::VaultNotFound(_)
-        | VaultError::KeyNotFound(_)
-        | VaultError::DeletedKeyNotFound(_) => StatusCode::NOT_FOUND,
-        VaultError::VaultAlreadyExists(_)
-        | VaultError::DeletedButRecoverable(_)
-        | VaultError::Conflict(_) => StatusCode::CONFLICT,
-        VaultError::KeyNotUsable { .. }
-        | VaultError::PurgeProtected(_)
-        | VaultError::OperationNotPermitted { .. } => StatusCode::FORBIDDEN,
-        VaultError::BadParameter(_) | VaultError::DecryptionFailed => StatusCode::BAD_REQUEST,
-        _ => return ApiError::internal(&err),
-    };
-    let code = err.code();
-    let inner = err.inner_code();
-    let api = ApiError::new(status, code, err.to_string());
-    match inner {
-        Some(inner) => api.with_inner_code(inner),
-        None => api,
-    }
 }

@@ -1,0 +1,61 @@
+//! The long-running-operation protocol the ARM SDK pollers follow: an accepted write answers
+//! with `Azure-AsyncOperation` and `Location` naming an operation record and `Retry-After: 1`
+//! (a zero or missing value would make the pollers wait 30 s); the record says `Succeeded`.
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use keyhold_identity::Subscription;
+use keyhold_store::{Precondition, RecordStoreExt, Versioned};
+use serde::{Deserialize, Serialize};
+
+use crate::http::ApiError;
+use crate::state::AppState;
+
+/// The table of operation records.
+pub(crate) const OPERATIONS: &str = "arm.operations";
+
+/// A finished long-running operation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Operation {
+    pub(crate) id: String,
+    pub(crate) status: String,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+}
+impl Versioned for Operation {
+    const KIND: &'static str = "arm.operation";
+    const SCHEMA: u16 = 1;
+}
+
+/// Records a finished operation and adds the polling headers to `response`.
+pub(crate) async fn with_operation(
+    state: &AppState,
+    sub: &Subscription,
+    location: &str,
+    mut response: Response,
+) -> Result<Response, ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = keyhold_platform::Platform::now();
+    let op = Operation {
+        id: id.clone(),
+        status: "Succeeded".into(),
+        start: now,
+        end: now,
+    };
+    state
+        .records()
+        .put_typed(OPERATIONS, &id, &op, Precondition::Absent)
+        .await?;
+    let url = format!(
+        "{}/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/operationResults/{id}?api-version=2025-09-01",
+        state.service_url(),
+        sub.id
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&url) {
+        headers.insert("azure-asyncoperation", value.clone());
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Ok(response)
+}
