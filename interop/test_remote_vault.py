@@ -10,9 +10,10 @@ import tempfile
 import time
 
 import pytest
+import requests
 
 from conftest import start_keyhold
-from helpers import create_resource_group, create_vault, key_client, mgmt, policy
+from helpers import admin_headers, create_resource_group, create_vault, key_client, mgmt, policy
 from test_accounts import cmk, encryption_of, grant, put_account, set_encryption, wait_for
 from test_files import ai_client, upload
 
@@ -35,26 +36,40 @@ def pair():
         port_a = a.port
         assert a.stop() == 0
         a = start_keyhold(tmp / "a", "--vault-ca-file", b.ca, "--key-check-interval-secs", "1",
+                          "--remote-vault-host", f"*.vault.localhost:{b.port}",
                           listen=f"127.0.0.1:{port_a}")
         bundle = tmp / "both.pem"
         bundle.write_text(pathlib.Path(a.ca).read_text() + pathlib.Path(b.ca).read_text())
         os.environ["SSL_CERT_FILE"] = os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
-        servers.update(a=a, b=b)
+        servers.update(a=a, b=b, issuer_a=issuer_a)
         yield servers
     finally:
         for k, v in saved.items():
             if v is not None:
                 os.environ[k] = v
-        for server in servers.values():
-            if server.process.poll() is None:
+        for server in (servers.get("a"), servers.get("b")):
+            if server is not None and server.process.poll() is None:
                 server.stop()
+
+
+def on_b(pair, principal: str) -> str:
+    """The object id under which A's principal acts on B: B gives a trusted issuer's
+    principals their own ids (an issuer could otherwise name any of B's own object ids)."""
+    b = pair["b"]
+    response = requests.get(
+        f"{b.endpoint}/keyhold/v1/tenants/{b.bootstrap['tenantId']}/externalPrincipals",
+        params={"issuer": pair["issuer_a"], "objectId": principal}, headers=admin_headers(b), timeout=10)
+    assert response.status_code == 200, response.text
+    local = response.json()["objectId"]
+    assert local != principal
+    return local
 
 
 def test_cmk_in_another_keyholds_vault(pair):
     a, b = pair["a"], pair["b"]
     create_resource_group(a, RG, "westeurope")
     account = put_account(a, "remote-ai", rg=RG)
-    principal = account["identity"]["principalId"]
+    principal = on_b(pair, account["identity"]["principalId"])
 
     create_resource_group(b, RG, "westeurope")
     create_vault(b, RG, "remote-kv", enablePurgeProtection=True)
@@ -87,7 +102,7 @@ def test_cmk_in_another_keyholds_vault(pair):
     create_vault(b, RG, "remote-kv-pp")
     key_client(b, "remote-kv-pp").create_rsa_key("cmk", size=2048)
     other = put_account(a, "remote-ai2", rg=RG)
-    grant(b, "remote-kv-pp", other["identity"]["principalId"], rg=RG)
+    grant(b, "remote-kv-pp", on_b(pair, other["identity"]["principalId"]), rg=RG)
     response = set_encryption(a, "remote-ai2", cmk(b, "remote-kv-pp", "cmk"), rg=RG)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "CmkVaultPurgeProtectionRequired", response.text
@@ -102,7 +117,7 @@ def test_a_hanging_vault_does_not_delay_revocations_in_other_vaults(pair):
     a, b = pair["a"], pair["b"]
     create_resource_group(a, RG, "westeurope")
     create_resource_group(b, RG, "westeurope")
-    remote = put_account(a, "hang-remote", rg=RG)["identity"]["principalId"]
+    remote = on_b(pair, put_account(a, "hang-remote", rg=RG)["identity"]["principalId"])
     create_vault(b, RG, "hang-kv", enablePurgeProtection=True)
     key_client(b, "hang-kv").create_rsa_key("cmk", size=2048)
     grant(b, "hang-kv", remote, rg=RG)

@@ -71,6 +71,11 @@ pub struct ServeArgs {
     /// (env KEYHOLD_VAULT_CA_FILE).
     #[arg(long, value_name = "FILE")]
     vault_ca_file: Option<PathBuf>,
+    /// A remote vault host accounts may use as keyVaultUri (`host[:port]` or
+    /// `*.suffix[:port]`; repeat for more). Without one, only this server's own vaults
+    /// (env KEYHOLD_REMOTE_VAULT_HOSTS, comma-separated).
+    #[arg(long = "remote-vault-host", value_name = "HOST")]
+    remote_vault_hosts: Vec<String>,
     /// Command that trains fine-tuning jobs instead of the built-in trainer; repeat for each
     /// argument (env KEYHOLD_TRAINER_COMMAND, split on spaces). See the README for its protocol.
     #[arg(long = "trainer-command", value_name = "ARG", num_args = 1..)]
@@ -105,6 +110,8 @@ impl ServeArgs {
             key_check_interval_secs: self.key_check_interval_secs,
             max_file_bytes: self.max_file_bytes,
             vault_ca_file: self.vault_ca_file,
+            remote_vault_hosts: (!self.remote_vault_hosts.is_empty())
+                .then_some(self.remote_vault_hosts),
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,

@@ -80,8 +80,38 @@ async fn second_server_trusts_the_first() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["value"].as_array().unwrap().len(), 0);
 
-    // B's admin gives A's principal Reader on B's subscription (principalType: not in B's directory).
-    let oid_a = boot_a["objectId"].as_str().unwrap();
+    // On B, A's principal has an object id of its own (derived from A's issuer and its oid):
+    // B's admin looks it up and gives it Reader on B's subscription (principalType: not in
+    // B's directory).
+    let resolved: Value = client_b
+        .get(format!(
+            "https://localhost:{}/keyhold/v1/tenants/{}/externalPrincipals",
+            b.port(),
+            boot_b["tenantId"].as_str().unwrap()
+        ))
+        .query(&[
+            ("issuer", issuer_a.as_str()),
+            ("objectId", boot_a["objectId"].as_str().unwrap()),
+        ])
+        .bearer_auth(&token_b)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let oid_a = resolved["objectId"].as_str().unwrap().to_owned();
+    assert_ne!(oid_a, boot_a["objectId"].as_str().unwrap());
+    let whoami: Value = client_b
+        .get(format!("https://localhost:{}/keyhold/v1/whoami", b.port()))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whoami["objectId"].as_str(), Some(oid_a.as_str()));
     let assign = format!(
         "https://localhost:{}/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
         b.port(),

@@ -1,6 +1,6 @@
 //! Role assignments and access checks (Azure RBAC semantics, see [`crate::roles`]).
 
-use keyhold_store::{Precondition, RecordStoreExt, decode};
+use keyhold_store::{Batch, Precondition, RecordStoreExt, decode};
 use uuid::Uuid;
 
 use crate::Identity;
@@ -105,6 +105,68 @@ impl Identity {
                 .filter(|a| scope_covers(&a.scope, scope) || scope_covers(scope, &a.scope))
                 .collect(),
         })
+    }
+
+    /// The assignments that apply at `scope` (at it, above or below it) that a tenant may see:
+    /// those within the scope's subscription, and those above every subscription (`/`,
+    /// `/tenants/{t}`) only when their principal is of `tenant` (an operator's root
+    /// assignment is not another tenant's to read).
+    pub async fn list_role_assignments_for_tenant(
+        &self,
+        scope: &str,
+        tenant: Uuid,
+    ) -> Result<Vec<RoleAssignment>, IdentityError> {
+        let mut out = Vec::new();
+        for a in self.list_role_assignments(Some(scope)).await? {
+            let in_subscription = a
+                .scope
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case("subscriptions"));
+            if in_subscription {
+                out.push(a);
+                continue;
+            }
+            match self.principal(a.principal_id).await {
+                Ok(p) if p.tenant_id == tenant => out.push(a),
+                Ok(_) | Err(IdentityError::PrincipalNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the assignment `id` if it exists at `scope` (compared without regard to case
+    /// or a trailing `/`); returns it. One stored at another scope is left alone: an
+    /// assignment is reached only through its own scope.
+    pub async fn delete_role_assignment_at(
+        &self,
+        id: Uuid,
+        scope: &str,
+    ) -> Result<Option<RoleAssignment>, IdentityError> {
+        let Some((existing, version)) = self
+            .records
+            .get_typed::<RoleAssignment>(ROLE_ASSIGNMENTS, &id.to_string())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let same = existing
+            .scope
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(scope.trim_end_matches('/'));
+        if !same {
+            return Ok(None);
+        }
+        self.records
+            .commit(Batch::new().delete_if(
+                ROLE_ASSIGNMENTS,
+                &id.to_string(),
+                Precondition::Version(version),
+            ))
+            .await?;
+        Ok(Some(existing))
     }
 
     /// Removes an assignment; returns it if it existed.

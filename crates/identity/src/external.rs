@@ -6,6 +6,11 @@
 //! at most once every 30 seconds per issuer, so a flood of forged kids cannot turn keyhold into
 //! a request amplifier. External principals cannot be checked for existence or state locally;
 //! they get access only through role assignments or access policies naming their object id.
+//!
+//! Their object id is their own: [`external_object_id`] derives it from the issuer and the
+//! token's `oid`, so a trusted issuer can never act as a local principal by naming its object
+//! id (Azure gives a guest or a foreign application its own object in the resource tenant in
+//! the same way).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +25,20 @@ use crate::error::TokenError;
 
 const CACHE_FOR: Duration = Duration::from_secs(600);
 const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
+
+/// The local object id of the principal `oid` of `issuer`: a name-based UUID (version 8,
+/// RFC 9562) over SHA-256 of a domain-separated `issuer`, `oid` pair. Stable, so grants made
+/// to it keep working; never a locally created principal's (those are random version 4).
+pub fn external_object_id(issuer: &str, oid: Uuid) -> Uuid {
+    let mut input = b"keyhold external principal\0".to_vec();
+    input.extend_from_slice(issuer.as_bytes());
+    input.push(0);
+    input.extend_from_slice(oid.as_bytes());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
 
 /// An issuer whose tokens are accepted for a local tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use keyhold_store::RecordStore;
 
 pub use bootstrap::{BOOTSTRAP_CLAIM_TAKEOVER, BootstrapOutcome};
 pub use error::{IdentityError, InvalidClientReason, TokenError};
-pub use external::{JwksSource, TrustedIssuer};
+pub use external::{JwksSource, TrustedIssuer, external_object_id};
 pub use managed::WorkloadSelector;
 pub use model::{
     Principal, PrincipalKind, ResourceGroup, RoleAssignment, Subscription, Tenant, WorkloadBinding,
@@ -124,6 +124,19 @@ impl Identity {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+
+    /// The local object id under which the principal `oid` of the trusted issuer `issuer`
+    /// acts in `tenant`, or `None` when that issuer is not trusted for that tenant. Grants
+    /// (role assignments, access policies) name this id, never the issuer's `oid`.
+    pub fn external_principal_id(
+        &self,
+        tenant: uuid::Uuid,
+        issuer: &str,
+        oid: uuid::Uuid,
+    ) -> Option<uuid::Uuid> {
+        let trusted = self.external.as_ref()?.find(issuer)?;
+        (trusted.tenant == tenant).then(|| external::external_object_id(issuer, oid))
     }
 
     /// The issuer of `tenant`'s tokens.

@@ -55,18 +55,51 @@ impl Identity {
             .ok_or_else(|| IdentityError::InvalidScope(first.chars().take(200).collect()))
     }
 
-    /// Issues a token for `principal` and `scope`.
+    /// Issues a token for `principal` and `scope` (a configured audience).
     pub async fn issue_token(
         &self,
         principal: &Principal,
         scope: &str,
+    ) -> Result<IssuedToken, IdentityError> {
+        let audience = self.audience_for_scope(scope)?;
+        self.mint(principal, audience, false).await
+    }
+
+    /// Issues a token for one of keyhold's own in-process service calls on behalf of
+    /// `principal` (a managed identity), for `audience`: a local vault's, or a remote vault's
+    /// own audience (which need not be one this keyhold accepts). It carries the service
+    /// marker that a vault firewall's trusted-services bypass requires; it is never handed to
+    /// a client.
+    pub async fn issue_service_token(
+        &self,
+        principal: &Principal,
+        audience: &str,
+    ) -> Result<IssuedToken, IdentityError> {
+        if !matches!(
+            principal.kind,
+            crate::model::PrincipalKind::SystemAssigned { .. }
+                | crate::model::PrincipalKind::UserAssigned { .. }
+        ) {
+            return Err(IdentityError::InvalidName {
+                what: "principal",
+                reason: "service tokens are for managed identities only".into(),
+            });
+        }
+        self.mint(principal, audience.trim_end_matches('/').to_owned(), true)
+            .await
+    }
+
+    async fn mint(
+        &self,
+        principal: &Principal,
+        audience: String,
+        service: bool,
     ) -> Result<IssuedToken, IdentityError> {
         if !principal.enabled {
             return Err(IdentityError::PrincipalDisabled(
                 principal.client_id.to_string(),
             ));
         }
-        let audience = self.audience_for_scope(scope)?;
         let now = Self::now();
         let exp = now + self.settings.token_lifetime_secs;
         let claims = Claims {
@@ -83,6 +116,7 @@ impl Identity {
             idtyp: "app".into(),
             ver: "2.0".into(),
             uti: URL_SAFE_NO_PAD.encode(keyhold_crypto::random_bytes(16)?),
+            keyhold_service: service,
         };
         let key = self.keys.active(principal.tenant_id, now).await?;
         let access_token = encode_jwt(&key.kid, &claims, |input| {
@@ -204,7 +238,9 @@ impl Identity {
     ) -> Result<AuthenticatedPrincipal, TokenError> {
         let key = external.key(&trusted.issuer, kid).await?;
         unverified.verify_signature(token, &key)?;
-        let claims = unverified.claims;
+        let mut claims = unverified.claims;
+        // Only this keyhold's own service calls are trusted services.
+        claims.keyhold_service = false;
         let aud = normalize_audience(&claims.aud);
         if !expect
             .audiences
@@ -222,8 +258,10 @@ impl Identity {
         let oid =
             Uuid::parse_str(&claims.oid).map_err(|_| TokenError::Malformed("oid is not a GUID"))?;
         let client = Uuid::parse_str(&claims.appid).unwrap_or(Uuid::nil());
+        // External principals live in their own namespace: an issuer may name any `oid`,
+        // including a local principal's, so the local object id is derived from the pair.
         let principal = Principal {
-            object_id: oid,
+            object_id: crate::external::external_object_id(&trusted.issuer, oid),
             tenant_id: trusted.tenant,
             client_id: client,
             display_name: format!("external principal of {}", trusted.issuer),

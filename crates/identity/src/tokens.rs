@@ -60,6 +60,12 @@ pub struct Claims {
     pub ver: String,
     /// Unique token id.
     pub uti: String,
+    /// Set only on tokens keyhold mints for its own in-process service calls on behalf of a
+    /// managed identity (a key check or unwrap of an account's customer-managed key): the
+    /// only tokens a vault firewall's trusted-services bypass admits. No token endpoint
+    /// issues it, and tokens of external issuers never carry it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keyhold_service: bool,
 }
 
 /// Serialises and signs.
@@ -228,6 +234,7 @@ mod tests {
             idtyp: "app".into(),
             ver: "2.0".into(),
             uti: "u".into(),
+            keyhold_service: false,
         };
         assert!(check_times(&c, 150, 60).is_ok());
         assert_eq!(check_times(&c, 260, 60), Err(TokenError::Expired));

@@ -327,6 +327,23 @@ impl Platform {
         let (mut account, expect, created, restoring) = match (existing, deleted) {
             (Some((a, v)), _) => (a, Some(v), false, None),
             (None, Some((d, v))) => {
+                // A deleted account belongs to the subscription and resource group it was
+                // deleted from: only there can it be restored (restoring it elsewhere would
+                // hand its data, and the power to re-wrap it away from its customer's key, to
+                // another tenant), and only there is it said to exist in deleted state.
+                let own = d.account.subscription_id == spec.subscription_id
+                    && d.account
+                        .resource_group
+                        .eq_ignore_ascii_case(&spec.resource_group);
+                if !own {
+                    return Err(if spec.restore {
+                        PlatformError::InvalidRequest(format!(
+                            "restore is set but no deleted account named {name} exists"
+                        ))
+                    } else {
+                        PlatformError::AccountNameTaken(name.to_owned())
+                    });
+                }
                 if !spec.restore {
                     return Err(PlatformError::DeletedAccountExists(name.to_owned()));
                 }
@@ -408,8 +425,12 @@ impl Platform {
         let resource_id = account.resource_id();
         if let Some(identity) = spec.identity {
             for uai in &identity.user_assigned {
+                // Identities do not cross tenants: one of another tenant is answered as
+                // absent (the server has already checked the caller's assign/action on it).
                 match self.identity.managed_identity_for_resource(uai).await? {
-                    Some(p) if matches!(p.kind, PrincipalKind::UserAssigned { .. }) => {}
+                    Some(p)
+                        if matches!(p.kind, PrincipalKind::UserAssigned { .. })
+                            && p.tenant_id == account.tenant_id => {}
                     _ => return Err(PlatformError::IdentityNotFound(uai.clone())),
                 }
             }

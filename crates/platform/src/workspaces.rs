@@ -162,13 +162,14 @@ impl Platform {
         }
         if let Some(identity) = spec.identity {
             for uai in &identity.user_assigned {
-                if self
-                    .identity
-                    .managed_identity_for_resource(uai)
-                    .await?
-                    .is_none()
-                {
-                    return Err(PlatformError::IdentityNotFound(uai.clone()));
+                // As for accounts: a user-assigned identity of the hub's own tenant only.
+                match self.identity.managed_identity_for_resource(uai).await? {
+                    Some(p)
+                        if matches!(
+                            p.kind,
+                            keyhold_identity::PrincipalKind::UserAssigned { .. }
+                        ) && p.tenant_id == ws.tenant_id => {}
+                    _ => return Err(PlatformError::IdentityNotFound(uai.clone())),
                 }
             }
             ws.identity = identity;

@@ -41,7 +41,22 @@ fn request_host(request: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// Longest path answered, and longest segment of it: no name or id keyhold stores is longer
+/// than a store key (1 KiB), so longer requests are refused before any handler reads them.
+const MAX_PATH: usize = 8 * 1024;
+const MAX_SEGMENT: usize = 1024;
+
 async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path.len() > MAX_PATH || path.split('/').any(|s| s.len() > MAX_SEGMENT) {
+        return ApiError::bad_request(
+            "InvalidRequestUri",
+            format!(
+                "the request path is too long: at most {MAX_PATH} bytes, and {MAX_SEGMENT} bytes per segment"
+            ),
+        )
+        .into_response();
+    }
     let config = state.config();
     let host = classify_host(
         &request_host(&request),
@@ -73,11 +88,16 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
             let (head, _) = crate::http::RequestHead::split(request);
             identity_api::managed_identity_token(&state, head.uri(), head.headers()).await
         }
-        Route::Metrics => crate::metrics_api::handle(&state, request.headers()).await,
+        Route::Metrics => {
+            let (head, _) = crate::http::RequestHead::split(request);
+            crate::metrics_api::handle(&state, &head).await
+        }
         Route::Arm(route) => arm::handle(&state, route, request).await,
         Route::Directory(route) => directory::handle(&state, route, request).await,
         Route::Vault { vault, route } => vault_api::handle(&state, &vault, route, request).await,
-        Route::Ai { account, route } => ai_api::handle(&state, &account, route, request).await,
+        Route::Ai { account, v1, route } => {
+            ai_api::handle(&state, &account, v1, route, request).await
+        }
     }
 }
 
@@ -119,7 +139,22 @@ async fn request_context(request: Request, next: Next) -> Response {
         }
     });
     set_ids(response.headers_mut(), &request_id, client_request_id);
+    set_security_headers(response.headers_mut());
     response
+}
+
+/// Headers every answer carries: HTTPS only from now on (keyhold serves nothing over plain
+/// HTTP), and no content sniffing (downloads are ciphertext-backed bytes a browser must not
+/// reinterpret as a page).
+fn set_security_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 fn set_ids(headers: &mut HeaderMap, request_id: &str, client: Option<HeaderValue>) {

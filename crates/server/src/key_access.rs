@@ -9,35 +9,49 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyhold_identity::{Identity, Principal};
+use keyhold_identity::{Identity, IdentityError, Principal};
 use keyhold_platform::{KeyFacts, KeyVaultAccess, PlatformError, VaultFacts};
 use keyhold_vault::Vaults;
 use serde_json::{Value, json};
+
+use crate::remote_vaults::{VaultHost, VaultHosts};
 
 /// Vault access over HTTPS (loopback for keyhold's own vaults).
 pub struct HttpsKeyVaultAccess {
     identity: Arc<Identity>,
     vaults: Arc<Vaults>,
     http: reqwest::Client,
-    vault_domain: String,
-    vault_scope: String,
-    local_port: u16,
+    hosts: VaultHosts,
+    vault_audience: String,
+}
+
+/// Largest answer read from a vault (key bundles and wrap results are a few KiB).
+const MAX_VAULT_ANSWER: usize = 64 * 1024;
+
+/// A vault URI keyhold may call: where it is, and the token audience for it.
+struct Target {
+    /// The vault's name (first host label, lower case).
+    name: String,
+    /// The audience its tokens are minted for.
+    audience: String,
+    /// A vault of another server: its answers are not echoed.
+    remote: bool,
 }
 
 impl HttpsKeyVaultAccess {
     /// `ca_pems`: CAs to trust for vault hosts (this server's development CA, and the CAs of
-    /// remote vaults from `vault_ca_file`), besides the system roots. `local_port` is this
-    /// server's port: a vault host on it is one of this server's vaults; others are remote.
+    /// remote vaults from `vault_ca_file`), besides the system roots. `hosts` says which vault
+    /// hosts are this server's own and which remote ones the operator allowed.
     pub fn new(
         identity: Arc<Identity>,
         vaults: Arc<Vaults>,
-        vault_domain: &str,
+        hosts: VaultHosts,
         vault_audience: &str,
         ca_pems: &[Vec<u8>],
-        local_port: u16,
     ) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(keyhold_client::LocalhostResolver))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10));
@@ -50,39 +64,35 @@ impl HttpsKeyVaultAccess {
             identity,
             vaults,
             http: builder.build().map_err(|e| e.to_string())?,
-            vault_domain: vault_domain.to_ascii_lowercase(),
-            vault_scope: format!("{vault_audience}/.default"),
-            local_port,
+            hosts,
+            vault_audience: vault_audience.to_owned(),
         })
     }
 
-    /// Whether `base` names one of this server's vaults (its vault domain and its port).
-    fn is_local(&self, base: &str) -> bool {
-        let authority = base
-            .strip_prefix("https://")
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default();
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().unwrap_or(0)),
-            None => (authority, 443),
-        };
-        host.to_ascii_lowercase()
-            .ends_with(&format!(".{}", self.vault_domain))
-            && port == self.local_port
+    /// Where `base` points, or `InvalidKeyVaultUri` for a host keyhold will not call.
+    fn target(&self, base: &str) -> Result<Target, PlatformError> {
+        match self.hosts.classify(base) {
+            Ok(VaultHost::Local(name)) => Ok(Target {
+                name,
+                audience: self.vault_audience.clone(),
+                remote: false,
+            }),
+            Ok(VaultHost::Remote { name, audience }) => Ok(Target {
+                name,
+                audience,
+                remote: true,
+            }),
+            Err(reason) => Err(PlatformError::InvalidKeyVaultUri(reason)),
+        }
     }
 
-    /// The vault's name: the first label of its host.
-    fn vault_name<'a>(&self, base: &'a str) -> Result<&'a str, PlatformError> {
-        let host = base
-            .strip_prefix("https://")
-            .and_then(|r| r.split(['/', ':']).next())
-            .unwrap_or_default();
-        match host.split_once('.') {
-            Some((label, rest)) if !label.is_empty() && !rest.is_empty() => Ok(label),
-            _ => Err(PlatformError::InvalidKeyVaultUri(format!(
-                "{base} does not name a vault host ({{name}}.{{vault-domain}})"
-            ))),
-        }
+    /// A token of `identity` for `target`, for keyhold's own call (never a client's).
+    async fn token(&self, identity: &Principal, target: &Target) -> Result<String, IdentityError> {
+        Ok(self
+            .identity
+            .issue_service_token(identity, &target.audience)
+            .await?
+            .access_token)
     }
 
     async fn call(
@@ -93,36 +103,55 @@ impl HttpsKeyVaultAccess {
         body: Option<Value>,
         vault: &str,
     ) -> Result<(u16, Value), PlatformError> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            tracing::warn!(%vault, error = %e, "vault call failed");
+            PlatformError::KeyVaultUnreachable(vault.to_owned())
+        };
         let mut request = self.http.request(method, url).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| {
-            tracing::warn!(%vault, error = %e, "vault call failed");
-            PlatformError::KeyVaultUnreachable(vault.to_owned())
-        })?;
+        let mut response = request.send().await.map_err(|e| unreachable(&e))?;
         let status = response.status().as_u16();
-        let value = response.json::<Value>().await.unwrap_or(Value::Null);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
+            if bytes.len() + chunk.len() > MAX_VAULT_ANSWER {
+                return Err(unreachable(&"the vault's answer is too large"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let value = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
     }
 }
 
-fn denied(identity: &Principal, permission: &str, key: &str, body: &Value) -> PlatformError {
+/// The vault's error code of a refusal, `code/innercode`, for a local vault; a remote
+/// vault's answer is not repeated in keyhold's errors (it is another server's text), only
+/// its status.
+fn refusal(status: u16, body: &Value, target: &Target) -> String {
+    if target.remote {
+        return format!("HTTP {status}");
+    }
+    let code = body["error"]["code"].as_str().unwrap_or("refused");
+    match body["error"]["innererror"]["code"].as_str() {
+        Some(inner) if !inner.is_empty() => format!("{code}/{inner}"),
+        _ => code.to_owned(),
+    }
+}
+
+fn denied(
+    identity: &Principal,
+    permission: &str,
+    key: &str,
+    status: u16,
+    body: &Value,
+    target: &Target,
+) -> PlatformError {
     PlatformError::CmkIdentityAccessDenied {
         identity: identity.object_id.to_string(),
         permission: permission.to_owned(),
         key: key.to_owned(),
-        detail: body["error"]["code"].as_str().map_or_else(
-            || "refused".to_owned(),
-            |c| {
-                let inner = body["error"]["innererror"]["code"].as_str().unwrap_or("");
-                if inner.is_empty() {
-                    c.to_owned()
-                } else {
-                    format!("{c}/{inner}")
-                }
-            },
-        ),
+        detail: refusal(status, body, target),
     }
 }
 
@@ -137,18 +166,16 @@ impl HttpsKeyVaultAccess {
         operation: &str,
         value: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
-        let vault = self.vault_name(vault_uri)?.to_owned();
+        let target = self.target(vault_uri)?;
+        let vault = target.name.clone();
         let key = format!("{vault}/{key_name}/{key_version}");
-        let token = self
-            .identity
-            .issue_token(identity, &self.vault_scope)
-            .await
-            .map_err(|e| PlatformError::CustomerManagedKeyAccessDenied {
+        let token = self.token(identity, &target).await.map_err(|e| {
+            PlatformError::CustomerManagedKeyAccessDenied {
                 account: String::new(),
                 key: key.clone(),
                 cause: format!("the identity cannot get a token ({e})"),
-            })?
-            .access_token;
+            }
+        })?;
         let url = format!(
             "{}/keys/{key_name}/{key_version}/{operation}?api-version=7.6",
             vault_uri.trim_end_matches('/')
@@ -159,12 +186,8 @@ impl HttpsKeyVaultAccess {
             .await?;
         if status != 200 {
             let cause = format!(
-                "the vault refused {operation} with {status} {}{}",
-                answer["error"]["code"].as_str().unwrap_or("error"),
-                answer["error"]["innererror"]["code"]
-                    .as_str()
-                    .map(|c| format!("/{c}"))
-                    .unwrap_or_default()
+                "the vault refused {operation} with {status} {}",
+                refusal(status, &answer, &target)
             );
             return Err(PlatformError::CustomerManagedKeyAccessDenied {
                 account: String::new(),
@@ -221,10 +244,11 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
     }
 
     async fn vault_facts(&self, vault_uri: &str) -> Result<VaultFacts, PlatformError> {
-        let name = self.vault_name(vault_uri)?;
-        if !self.is_local(vault_uri) {
+        let target = self.target(vault_uri)?;
+        let name = target.name.as_str();
+        if target.remote {
             return Ok(VaultFacts {
-                name: name.to_ascii_lowercase(),
+                name: name.to_owned(),
                 tenant_id: uuid::Uuid::nil(),
                 subscription_id: uuid::Uuid::nil(),
                 resource_group: String::new(),
@@ -236,8 +260,12 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
                 remote: true,
             });
         }
-        let vault = self.vaults.vault(name).await.map_err(|_| {
-            PlatformError::InvalidKeyVaultUri(format!("Key vault {name} does not exist."))
+        let vault = self.vaults.vault(name).await.map_err(|e| match e {
+            keyhold_vault::VaultError::VaultNotFound(_)
+            | keyhold_vault::VaultError::BadParameter(_) => {
+                PlatformError::InvalidKeyVaultUri(format!("Key vault {name} does not exist."))
+            }
+            other => PlatformError::KeyVaultUnreachable(format!("{name} ({other})")),
         })?;
         Ok(VaultFacts {
             name: vault.name.clone(),
@@ -266,12 +294,9 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
         key_name: &str,
         key_version: Option<&str>,
     ) -> Result<KeyFacts, PlatformError> {
-        let vault = self.vault_name(vault_uri)?.to_owned();
-        let token = self
-            .identity
-            .issue_token(identity, &self.vault_scope)
-            .await?
-            .access_token;
+        let target = self.target(vault_uri)?;
+        let vault = target.name.clone();
+        let token = self.token(identity, &target).await?;
         let base = vault_uri.trim_end_matches('/');
         let url = format!(
             "{base}/keys/{key_name}/{}?api-version=7.6",
@@ -288,7 +313,7 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
                     None => key_name.to_owned(),
                 }));
             }
-            401 | 403 => return Err(denied(identity, "get", key_name, &key)),
+            401 | 403 => return Err(denied(identity, "get", key_name, status, &key, &target)),
             _ => return Err(PlatformError::KeyVaultUnreachable(vault)),
         }
         let now = keyhold_platform::Platform::now();
@@ -334,7 +359,9 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
             )
             .await?;
         if status != 200 {
-            return Err(denied(identity, "wrapKey", key_name, &wrapped));
+            return Err(denied(
+                identity, "wrapKey", key_name, status, &wrapped, &target,
+            ));
         }
         let (status, unwrapped) = self
             .call(
@@ -346,7 +373,14 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
             )
             .await?;
         if status != 200 {
-            return Err(denied(identity, "unwrapKey", key_name, &unwrapped));
+            return Err(denied(
+                identity,
+                "unwrapKey",
+                key_name,
+                status,
+                &unwrapped,
+                &target,
+            ));
         }
         if unwrapped["value"].as_str() != Some(URL_SAFE_NO_PAD.encode(&probe).as_str()) {
             return Err(PlatformError::KeyVaultUnreachable(vault));

@@ -22,6 +22,7 @@ pub mod key_watcher;
 pub mod master_key;
 pub mod metrics;
 pub mod metrics_api;
+pub mod remote_vaults;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -7,11 +7,11 @@
 
 use std::fmt::Write as _;
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::ApiError;
-use crate::http::auth::{Api, authenticate, authorize};
+use crate::http::RequestHead;
 use crate::state::AppState;
 
 fn label(value: &str) -> String {
@@ -19,10 +19,10 @@ fn label(value: &str) -> String {
 }
 
 /// Renders the metrics.
-pub async fn handle(state: &AppState, headers: &HeaderMap) -> Response {
+pub async fn handle(state: &AppState, head: &RequestHead) -> Response {
     let result = async {
-        let caller = authenticate(state, headers, Api::Management, None).await?;
-        authorize(state, &caller, "/", "Keyhold.Metrics/read").await?;
+        crate::http::authz::management(state, head, &crate::routes::Route::Metrics.access(), None)
+            .await?;
         let usage = state
             .platform()
             .usage()

@@ -16,6 +16,7 @@ pub use crate::ai_api::routes::AiRoute;
 pub use crate::arm::routes::{ArmRoute, ResourceOp};
 pub use crate::directory::routes::DirectoryRoute;
 pub use crate::http::RouteError;
+use crate::http::authz::{Access, Scope};
 pub use crate::vault_api::routes::{KeyOperation, VaultRoute};
 
 /// Which API family a request's host selects.
@@ -63,6 +64,8 @@ pub enum Route {
     Ai {
         /// Account name (lower case, from the host).
         account: String,
+        /// `/openai/v1/` path style (no api-version needed).
+        v1: bool,
         /// The operation.
         route: AiRoute,
     },
@@ -73,6 +76,113 @@ pub enum Route {
         /// The operation.
         route: VaultRoute,
     },
+}
+
+crate::route_kinds! {
+    /// The service host's own routes (probes, identity, metrics).
+    pub enum ServiceRouteKind {
+        Health, Ready, OpenIdConfiguration, Jwks, Token, ManagedIdentityToken, Metrics,
+    }
+}
+
+/// Every route's kind, by API: what the authorization tests walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteKind {
+    /// Probes, identity, metrics.
+    Service(ServiceRouteKind),
+    /// Azure Resource Manager.
+    Arm(crate::arm::permissions::ArmRouteKind),
+    /// keyhold's directory API.
+    Directory(crate::directory::routes::DirectoryRouteKind),
+    /// A vault's data plane.
+    Vault(crate::vault_api::routes::VaultRouteKind),
+    /// An AI account's data plane.
+    Ai(crate::ai_api::routes::AiRouteKind),
+}
+
+impl RouteKind {
+    /// Every route kind of every API.
+    pub fn all() -> Vec<RouteKind> {
+        let mut all: Vec<RouteKind> = ServiceRouteKind::ALL
+            .iter()
+            .map(|k| RouteKind::Service(*k))
+            .collect();
+        all.extend(
+            crate::arm::permissions::ArmRouteKind::ALL
+                .iter()
+                .map(|k| RouteKind::Arm(*k)),
+        );
+        all.extend(
+            crate::directory::routes::DirectoryRouteKind::ALL
+                .iter()
+                .map(|k| RouteKind::Directory(*k)),
+        );
+        all.extend(
+            crate::vault_api::routes::VaultRouteKind::ALL
+                .iter()
+                .map(|k| RouteKind::Vault(*k)),
+        );
+        all.extend(
+            crate::ai_api::routes::AiRouteKind::ALL
+                .iter()
+                .map(|k| RouteKind::Ai(*k)),
+        );
+        all
+    }
+
+    /// `Api.Kind`, e.g. `Arm.RoleAssignment`.
+    pub fn name(self) -> String {
+        match self {
+            RouteKind::Service(k) => format!("Service.{}", k.name()),
+            RouteKind::Arm(k) => format!("Arm.{}", k.name()),
+            RouteKind::Directory(k) => format!("Directory.{}", k.name()),
+            RouteKind::Vault(k) => format!("Vault.{}", k.name()),
+            RouteKind::Ai(k) => format!("Ai.{}", k.name()),
+        }
+    }
+}
+
+impl Route {
+    /// The route's kind.
+    pub fn kind(&self) -> RouteKind {
+        use ServiceRouteKind as S;
+        match self {
+            Route::Health => RouteKind::Service(S::Health),
+            Route::Ready => RouteKind::Service(S::Ready),
+            Route::OpenIdConfiguration { .. } => RouteKind::Service(S::OpenIdConfiguration),
+            Route::Jwks { .. } => RouteKind::Service(S::Jwks),
+            Route::Token { .. } => RouteKind::Service(S::Token),
+            Route::ManagedIdentityToken => RouteKind::Service(S::ManagedIdentityToken),
+            Route::Metrics => RouteKind::Service(S::Metrics),
+            Route::Arm(r) => RouteKind::Arm(r.kind()),
+            Route::Directory(r) => RouteKind::Directory(r.kind()),
+            Route::Vault { route, .. } => RouteKind::Vault(route.kind()),
+            Route::Ai { route, .. } => RouteKind::Ai(route.kind()),
+        }
+    }
+
+    /// What the route needs of its caller: the one permission table, assembled from each
+    /// API's (`arm/permissions.rs`, `directory/routes.rs`, `vault_api/routes.rs`,
+    /// `ai_api/routes.rs`). The token and managed-identity endpoints are public because
+    /// they check the credentials they are sent (a client secret, an identity header).
+    pub fn access(&self) -> Access {
+        match self {
+            Route::Health
+            | Route::Ready
+            | Route::OpenIdConfiguration { .. }
+            | Route::Jwks { .. }
+            | Route::Token { .. }
+            | Route::ManagedIdentityToken => Access::Public,
+            Route::Metrics => Access::Action {
+                action: "Keyhold.Metrics/read",
+                scope: Scope::Root,
+            },
+            Route::Arm(r) => r.access(),
+            Route::Directory(r) => r.access(),
+            Route::Vault { route, .. } => route.access(),
+            Route::Ai { route, .. } => route.access(),
+        }
+    }
 }
 
 /// Classifies a `Host` header value (port and trailing dot stripped, case folded).
@@ -123,9 +233,10 @@ impl Route {
                     route,
                 }),
             HostKind::AiAccount(account) => crate::ai_api::routes::parse(method, &segments, &lower)
-                .map(|route| Route::Ai {
+                .map(|request| Route::Ai {
                     account: account.clone(),
-                    route,
+                    v1: request.v1,
+                    route: request.route,
                 }),
         }
     }
@@ -136,8 +247,8 @@ fn parse_service(method: &Method, segments: &[&str], lower: &[&str]) -> Result<R
     if let Some(arm) = crate::arm::routes::parse(method, segments) {
         return arm.map(Route::Arm);
     }
-    if let Some(directory) = crate::directory::routes::parse(segments) {
-        return Ok(Route::Directory(directory));
+    if let Some(directory) = crate::directory::routes::parse(method, segments) {
+        return directory.map(Route::Directory);
     }
     let tenant = || {
         segments

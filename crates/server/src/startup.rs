@@ -201,13 +201,25 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             StartupError::Serve(format!("cannot read the CA file {}: {e}", path.display()))
         })?);
     }
+    let hosts = crate::remote_vaults::VaultHosts::new(
+        &config.vault_domain,
+        port,
+        config.remote_vault_hosts.clone(),
+    );
+    let own_audiences = crate::http::auth::Api::Vault.accepted_audiences_for(&config, port);
+    let clashes = hosts.clashes(&own_audiences);
+    if !clashes.is_empty() {
+        return Err(StartupError::Serve(format!(
+            "remote_vault_hosts: tokens for {} would be accepted by this server's own vaults; a remote vault host must not share this server's vault domain and port",
+            clashes.join(", ")
+        )));
+    }
     let access = crate::key_access::HttpsKeyVaultAccess::new(
         identity.clone(),
         vaults.clone(),
-        &config.vault_domain,
+        hosts,
         &config.vault_audience(),
         &vault_cas,
-        port,
     )
     .map_err(StartupError::Serve)?;
     let mut platform = keyhold_platform::Platform::new(

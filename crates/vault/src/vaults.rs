@@ -222,6 +222,23 @@ impl Vaults {
             .get_typed::<DeletedVault>(DELETED_VAULTS, &key)
             .await?
         {
+            // A deleted vault belongs to the subscription and resource group it was deleted
+            // from: only there can it be recovered (or even be said to exist in deleted
+            // state); to anyone else its name is simply taken.
+            let own = deleted.vault.subscription_id == spec.subscription_id
+                && deleted
+                    .vault
+                    .resource_group
+                    .eq_ignore_ascii_case(&spec.resource_group);
+            if !own {
+                return Err(if spec.recover {
+                    VaultError::VaultNotFound(format!("{name} (no deleted vault to recover)"))
+                } else {
+                    VaultError::VaultAlreadyExists(format!(
+                        "The vault name '{name}' is already in use."
+                    ))
+                });
+            }
             if !spec.recover {
                 return Err(VaultError::Conflict(format!(
                     "A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault '{name}'."

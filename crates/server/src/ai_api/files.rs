@@ -38,11 +38,11 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
     match route {
-        AiRoute::Files { .. } if head.method() == axum::http::Method::POST => {
+        AiRoute::UploadFile => {
             let file = upload(state, account, head, body).await?;
             Ok((StatusCode::CREATED, axum::Json(file_json(&file))).into_response())
         }
-        AiRoute::Files { .. } => {
+        AiRoute::ListFiles => {
             let purpose = query_param(head.uri(), "purpose");
             let after = query_param(head.uri(), "after");
             let limit = limit_param(head, 10_000, 10_000)?;
@@ -60,7 +60,7 @@ pub async fn handle(
             }))
             .into_response())
         }
-        AiRoute::File { id, .. } if head.method() == axum::http::Method::DELETE => {
+        AiRoute::DeleteFile { id } => {
             platform.check_key_access(account).map_err(platform_error)?;
             platform
                 .delete_file(account, &id)
@@ -68,11 +68,11 @@ pub async fn handle(
                 .map_err(platform_error)?;
             Ok(axum::Json(json!({ "object": "file", "deleted": true, "id": id })).into_response())
         }
-        AiRoute::File { id, .. } => {
+        AiRoute::GetFile { id } => {
             let file = platform.file(account, &id).await.map_err(platform_error)?;
             Ok(axum::Json(file_json(&file)).into_response())
         }
-        AiRoute::FileContent { id, .. } => {
+        AiRoute::FileContent { id } => {
             let (file, content) = platform
                 .open_content(account, &id)
                 .await

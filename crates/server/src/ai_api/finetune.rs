@@ -1,7 +1,7 @@
 //! `/openai/fine_tuning/jobs` and `/openai/models`, in the shapes the `openai` SDK reads.
 
 use axum::body::Body;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyhold_platform::Account;
 use keyhold_platform::finetune::{FineTuneJob, JobRequest};
@@ -128,7 +128,7 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
     match route {
-        AiRoute::Jobs { .. } if head.method() == Method::POST => {
+        AiRoute::CreateJob => {
             let body: CreateBody = json_body(state, body).await?;
             if let Some(m) = &body.method
                 && m.kind != "supervised"
@@ -161,12 +161,12 @@ pub async fn handle(
                 .map_err(platform_error)?;
             Ok((StatusCode::CREATED, axum::Json(job_json(&job))).into_response())
         }
-        AiRoute::Jobs { .. } => {
+        AiRoute::ListJobs => {
             let jobs = platform.jobs(account).await.map_err(platform_error)?;
             let items = jobs.iter().map(|j| (j.id.clone(), job_json(j))).collect();
             Ok(axum::Json(page(head, items, 20)?).into_response())
         }
-        AiRoute::Job { id, part, .. } => {
+        AiRoute::Job { id, part } => {
             let job = match part {
                 JobPart::Cancel => platform.cancel_job(account, &id).await,
                 _ => platform.job(account, &id).await,
@@ -219,7 +219,7 @@ pub async fn handle(
                 };
             Ok(axum::Json(value).into_response())
         }
-        AiRoute::Models { .. } => {
+        AiRoute::ListModels => {
             let mut data: Vec<Value> = BASE_MODELS
                 .iter()
                 .map(|m| {
@@ -248,7 +248,7 @@ pub async fn handle(
             }
             Ok(axum::Json(json!({ "object": "list", "data": data })).into_response())
         }
-        AiRoute::Model { id, .. } if head.method() == Method::DELETE => {
+        AiRoute::DeleteModel { id } => {
             platform.check_key_access(account).map_err(platform_error)?;
             platform
                 .delete_model(account, &id)
@@ -256,7 +256,7 @@ pub async fn handle(
                 .map_err(platform_error)?;
             Ok(axum::Json(json!({ "object": "model", "id": id, "deleted": true })).into_response())
         }
-        AiRoute::Model { id, .. } => {
+        AiRoute::GetModel { id } => {
             if let Some(m) = BASE_MODELS
                 .iter()
                 .find(|m| m.id().eq_ignore_ascii_case(&id))

@@ -23,6 +23,7 @@ use crate::ai_api::routes::AiRoute;
 use crate::http::ApiError;
 use crate::http::RequestHead;
 use crate::http::auth::{Api, authenticate};
+use crate::http::authz::Access;
 use crate::state::AppState;
 
 pub(crate) use error::platform_error;
@@ -48,11 +49,12 @@ impl AiCaller {
 pub async fn handle(
     state: &AppState,
     account_name: &str,
+    v1: bool,
     route: AiRoute,
     request: Request,
 ) -> Response {
     let (head, body) = RequestHead::split(request);
-    let operation = crate::http::audit_trail::operation_name(&route, head.method().as_str());
+    let operation = format!("{} {}", route.kind().name(), head.method());
     let mut event = AuditEvent {
         caller: "anonymous".into(),
         operation,
@@ -61,7 +63,7 @@ pub async fn handle(
         ..AuditEvent::default()
     };
     let result = async {
-        if !route.is_v1() {
+        if !v1 {
             check_api_version(&head)?;
         }
         let account = state
@@ -69,17 +71,30 @@ pub async fn handle(
             .account(account_name)
             .await
             .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "404", "Resource not found"))?;
-        let caller = authorize(state, &account, head.headers(), data_action(&route, &head)).await?;
+        let Access::AiData(action) = route.access() else {
+            return Err(ApiError::internal(
+                &"an AI route declared a non-AI permission",
+            ));
+        };
+        let caller = authorize(state, &account, head.headers(), action).await?;
         event.caller = caller.audit_name();
         match route {
-            AiRoute::Files { .. } | AiRoute::File { .. } | AiRoute::FileContent { .. } => {
+            AiRoute::ListFiles
+            | AiRoute::UploadFile
+            | AiRoute::GetFile { .. }
+            | AiRoute::DeleteFile { .. }
+            | AiRoute::FileContent { .. } => {
                 files::handle(state, &account, route, &head, body).await
             }
-            AiRoute::Jobs { .. }
+            AiRoute::ListJobs
+            | AiRoute::CreateJob
             | AiRoute::Job { .. }
-            | AiRoute::Models { .. }
-            | AiRoute::Model { .. } => finetune::handle(state, &account, route, &head, body).await,
-            AiRoute::ChatCompletions { deployment, .. } => {
+            | AiRoute::ListModels
+            | AiRoute::GetModel { .. }
+            | AiRoute::DeleteModel { .. } => {
+                finetune::handle(state, &account, route, &head, body).await
+            }
+            AiRoute::ChatCompletions { deployment } => {
                 chat::handle(state, &account, deployment, body).await
             }
         }
@@ -91,38 +106,6 @@ pub async fn handle(
         return ApiError::from(err).into_response();
     }
     response
-}
-
-/// The data action a request needs (Azure OpenAI's names).
-fn data_action(route: &AiRoute, head: &RequestHead) -> &'static str {
-    let method = head.method();
-    let write = method != axum::http::Method::GET;
-    match (route, write) {
-        (AiRoute::FileContent { .. }, _) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/files/content/read"
-        }
-        (AiRoute::Files { .. } | AiRoute::File { .. }, false) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/files/read"
-        }
-        (AiRoute::Files { .. } | AiRoute::File { .. }, true) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/files/write"
-        }
-        (AiRoute::Jobs { .. } | AiRoute::Job { .. }, false) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/read"
-        }
-        (AiRoute::Jobs { .. } | AiRoute::Job { .. }, true) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/write"
-        }
-        (AiRoute::Models { .. } | AiRoute::Model { .. }, false) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/models/read"
-        }
-        (AiRoute::Models { .. } | AiRoute::Model { .. }, true) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/models/delete"
-        }
-        (AiRoute::ChatCompletions { .. }, _) => {
-            "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
-        }
-    }
 }
 
 /// The `limit` query parameter of a list: `default` when absent, else 1 to `max`.

@@ -5,60 +5,56 @@
 use axum::http::Method;
 
 use crate::http::RouteError;
+use crate::http::authz::Access;
 
-/// A parsed AI data-plane request.
+/// A parsed AI data-plane request (the path style, dated or `/openai/v1/`, is beside it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AiRoute {
-    /// `GET /openai/files` (list) or `POST` (upload).
-    Files {
-        /// v1 path style (no api-version needed).
-        v1: bool,
-    },
-    /// `GET|DELETE /openai/files/{id}`.
-    File {
-        /// v1 path style.
-        v1: bool,
+    /// `GET /openai/files`
+    ListFiles,
+    /// `POST /openai/files`
+    UploadFile,
+    /// `GET /openai/files/{id}`
+    GetFile {
         /// File id.
         id: String,
     },
-    /// `GET /openai/files/{id}/content`.
+    /// `DELETE /openai/files/{id}`
+    DeleteFile {
+        /// File id.
+        id: String,
+    },
+    /// `GET /openai/files/{id}/content`
     FileContent {
-        /// v1 path style.
-        v1: bool,
         /// File id.
         id: String,
     },
-    /// `GET|POST /openai/fine_tuning/jobs`.
-    Jobs {
-        /// v1 path style.
-        v1: bool,
-    },
+    /// `GET /openai/fine_tuning/jobs`
+    ListJobs,
+    /// `POST /openai/fine_tuning/jobs`
+    CreateJob,
     /// `GET /openai/fine_tuning/jobs/{id}[/events|/checkpoints]`, `POST …/{id}/cancel`.
     Job {
-        /// v1 path style.
-        v1: bool,
         /// Job id.
         id: String,
         /// What of the job.
         part: JobPart,
     },
-    /// `GET /openai/models`.
-    Models {
-        /// v1 path style.
-        v1: bool,
+    /// `GET /openai/models`
+    ListModels,
+    /// `GET /openai/models/{id}`
+    GetModel {
+        /// Model id.
+        id: String,
     },
-    /// `GET|DELETE /openai/models/{id}`.
-    Model {
-        /// v1 path style.
-        v1: bool,
+    /// `DELETE /openai/models/{id}`
+    DeleteModel {
         /// Model id.
         id: String,
     },
     /// `POST /openai/deployments/{d}/chat/completions` (deployment in the path) or
     /// `POST /openai/v1/chat/completions` (deployment in the body's `model`).
     ChatCompletions {
-        /// v1 path style.
-        v1: bool,
         /// Deployment from the path.
         deployment: Option<String>,
     },
@@ -73,75 +69,143 @@ pub enum JobPart {
     Events,
     /// Its checkpoints.
     Checkpoints,
-    /// Cancel it.
+    /// Cancel it (`POST`).
     Cancel,
 }
 
+crate::route_kinds! {
+    /// One kind per [`AiRoute`] variant (a job's parts are one kind each).
+    pub enum AiRouteKind {
+        ListFiles, UploadFile, GetFile, DeleteFile, FileContent, ListJobs, CreateJob, GetJob,
+        ListJobEvents, ListJobCheckpoints, CancelJob, ListModels, GetModel, DeleteModel,
+        ChatCompletions,
+    }
+}
+
+/// A parsed account-host path: the operation and whether it used the `/openai/v1/` style
+/// (which needs no api-version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiRequest {
+    /// `/openai/v1/…`.
+    pub v1: bool,
+    /// The operation.
+    pub route: AiRoute,
+}
+
+#[cfg(test)]
+const OPENAI: &str = "Microsoft.CognitiveServices/accounts/OpenAI";
+
 impl AiRoute {
-    /// Whether the request used the `/openai/v1/` path style (no api-version needed).
-    pub fn is_v1(&self) -> bool {
+    /// The route's kind.
+    pub fn kind(&self) -> AiRouteKind {
+        use AiRouteKind as K;
         match self {
-            AiRoute::Files { v1 }
-            | AiRoute::File { v1, .. }
-            | AiRoute::FileContent { v1, .. }
-            | AiRoute::Jobs { v1 }
-            | AiRoute::Job { v1, .. }
-            | AiRoute::Models { v1 }
-            | AiRoute::Model { v1, .. }
-            | AiRoute::ChatCompletions { v1, .. } => *v1,
+            AiRoute::ListFiles => K::ListFiles,
+            AiRoute::UploadFile => K::UploadFile,
+            AiRoute::GetFile { .. } => K::GetFile,
+            AiRoute::DeleteFile { .. } => K::DeleteFile,
+            AiRoute::FileContent { .. } => K::FileContent,
+            AiRoute::ListJobs => K::ListJobs,
+            AiRoute::CreateJob => K::CreateJob,
+            AiRoute::Job { part, .. } => match part {
+                JobPart::Job => K::GetJob,
+                JobPart::Events => K::ListJobEvents,
+                JobPart::Checkpoints => K::ListJobCheckpoints,
+                JobPart::Cancel => K::CancelJob,
+            },
+            AiRoute::ListModels => K::ListModels,
+            AiRoute::GetModel { .. } => K::GetModel,
+            AiRoute::DeleteModel { .. } => K::DeleteModel,
+            AiRoute::ChatCompletions { .. } => K::ChatCompletions,
         }
+    }
+
+    /// The data action the route needs on the account (Azure OpenAI's names; an api-key of
+    /// the account stands for all of them).
+    pub fn access(&self) -> Access {
+        Access::AiData(match self {
+            AiRoute::FileContent { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/files/content/read"
+            }
+            AiRoute::ListFiles | AiRoute::GetFile { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/files/read"
+            }
+            AiRoute::UploadFile | AiRoute::DeleteFile { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/files/write"
+            }
+            AiRoute::ListJobs
+            | AiRoute::Job {
+                part: JobPart::Job | JobPart::Events | JobPart::Checkpoints,
+                ..
+            } => "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/read",
+            AiRoute::CreateJob
+            | AiRoute::Job {
+                part: JobPart::Cancel,
+                ..
+            } => "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/write",
+            AiRoute::ListModels | AiRoute::GetModel { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/models/read"
+            }
+            AiRoute::DeleteModel { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/models/delete"
+            }
+            AiRoute::ChatCompletions { .. } => {
+                "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
+            }
+        })
     }
 }
 
 /// Parses an account-host path (segments original and lower-cased).
-pub fn parse(method: &Method, segments: &[&str], lower: &[&str]) -> Result<AiRoute, RouteError> {
+pub fn parse(method: &Method, segments: &[&str], lower: &[&str]) -> Result<AiRequest, RouteError> {
     let (v1, rest, rest_lower) = match lower {
         ["openai", "v1", ..] => (true, &segments[2..], &lower[2..]),
         ["openai", ..] => (false, &segments[1..], &lower[1..]),
         _ => return Err(RouteError::NotFound),
     };
-    let only = |allowed: &[Method], allow: &'static str, route: AiRoute| {
-        if allowed.contains(method) {
-            Ok(route)
-        } else {
-            Err(RouteError::MethodNotAllowed(allow))
-        }
+    let by_method = |choices: Vec<(Method, AiRoute)>, allow: &'static str| {
+        choices
+            .into_iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, route)| AiRequest { v1, route })
+            .ok_or(RouteError::MethodNotAllowed(allow))
     };
+    let id = |i: usize| rest[i].to_owned();
     match rest_lower {
-        ["files"] => only(
-            &[Method::GET, Method::POST],
+        ["files"] => by_method(
+            vec![
+                (Method::GET, AiRoute::ListFiles),
+                (Method::POST, AiRoute::UploadFile),
+            ],
             "GET, POST",
-            AiRoute::Files { v1 },
         ),
-        ["files", _] => only(
-            &[Method::GET, Method::DELETE],
+        ["files", _] => by_method(
+            vec![
+                (Method::GET, AiRoute::GetFile { id: id(1) }),
+                (Method::DELETE, AiRoute::DeleteFile { id: id(1) }),
+            ],
             "GET, DELETE",
-            AiRoute::File {
-                v1,
-                id: rest[1].to_owned(),
-            },
         ),
-        ["files", _, "content"] => only(
-            &[Method::GET],
+        ["files", _, "content"] => by_method(
+            vec![(Method::GET, AiRoute::FileContent { id: id(1) })],
             "GET",
-            AiRoute::FileContent {
-                v1,
-                id: rest[1].to_owned(),
-            },
         ),
-        ["fine_tuning", "jobs"] => only(
-            &[Method::GET, Method::POST],
+        ["fine_tuning", "jobs"] => by_method(
+            vec![
+                (Method::GET, AiRoute::ListJobs),
+                (Method::POST, AiRoute::CreateJob),
+            ],
             "GET, POST",
-            AiRoute::Jobs { v1 },
         ),
-        ["fine_tuning", "jobs", _] => only(
-            &[Method::GET],
+        ["fine_tuning", "jobs", _] => by_method(
+            vec![(
+                Method::GET,
+                AiRoute::Job {
+                    id: id(2),
+                    part: JobPart::Job,
+                },
+            )],
             "GET",
-            AiRoute::Job {
-                v1,
-                id: rest[2].to_owned(),
-                part: JobPart::Job,
-            },
         ),
         ["fine_tuning", "jobs", _, part] => {
             let (part, allowed, allow) = match *part {
@@ -150,40 +214,28 @@ pub fn parse(method: &Method, segments: &[&str], lower: &[&str]) -> Result<AiRou
                 "cancel" => (JobPart::Cancel, Method::POST, "POST"),
                 _ => return Err(RouteError::NotFound),
             };
-            only(
-                &[allowed],
-                allow,
-                AiRoute::Job {
-                    v1,
-                    id: rest[2].to_owned(),
-                    part,
-                },
-            )
+            by_method(vec![(allowed, AiRoute::Job { id: id(2), part })], allow)
         }
-        ["models"] => only(&[Method::GET], "GET", AiRoute::Models { v1 }),
-        ["models", _] => only(
-            &[Method::GET, Method::DELETE],
+        ["models"] => by_method(vec![(Method::GET, AiRoute::ListModels)], "GET"),
+        ["models", _] => by_method(
+            vec![
+                (Method::GET, AiRoute::GetModel { id: id(1) }),
+                (Method::DELETE, AiRoute::DeleteModel { id: id(1) }),
+            ],
             "GET, DELETE",
-            AiRoute::Model {
-                v1,
-                id: rest[1].to_owned(),
-            },
         ),
-        ["chat", "completions"] if v1 => only(
-            &[Method::POST],
+        ["chat", "completions"] if v1 => by_method(
+            vec![(Method::POST, AiRoute::ChatCompletions { deployment: None })],
             "POST",
-            AiRoute::ChatCompletions {
-                v1,
-                deployment: None,
-            },
         ),
-        ["deployments", _, "chat", "completions"] => only(
-            &[Method::POST],
+        ["deployments", _, "chat", "completions"] => by_method(
+            vec![(
+                Method::POST,
+                AiRoute::ChatCompletions {
+                    deployment: Some(id(1)),
+                },
+            )],
             "POST",
-            AiRoute::ChatCompletions {
-                v1,
-                deployment: Some(rest[1].to_owned()),
-            },
         ),
         _ => Err(RouteError::NotFound),
     }
@@ -193,7 +245,7 @@ pub fn parse(method: &Method, segments: &[&str], lower: &[&str]) -> Result<AiRou
 mod tests {
     use super::*;
 
-    fn run(method: Method, path: &str) -> Result<AiRoute, RouteError> {
+    fn run(method: Method, path: &str) -> Result<AiRequest, RouteError> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -202,16 +254,13 @@ mod tests {
 
     #[test]
     fn ai_table() {
+        let r = |v1: bool, route: AiRoute| Ok(AiRequest { v1, route });
         let rows = [
-            (
-                Method::GET,
-                "/openai/files",
-                Ok(AiRoute::Files { v1: false }),
-            ),
+            (Method::GET, "/openai/files", r(false, AiRoute::ListFiles)),
             (
                 Method::POST,
                 "/openai/v1/files",
-                Ok(AiRoute::Files { v1: true }),
+                r(true, AiRoute::UploadFile),
             ),
             (
                 Method::PUT,
@@ -221,76 +270,86 @@ mod tests {
             (
                 Method::GET,
                 "/openai/files/file-AbC",
-                Ok(AiRoute::File {
-                    v1: false,
-                    id: "file-AbC".into(),
-                }),
+                r(
+                    false,
+                    AiRoute::GetFile {
+                        id: "file-AbC".into(),
+                    },
+                ),
             ),
             (
                 Method::DELETE,
                 "/openai/v1/files/file-1",
-                Ok(AiRoute::File {
-                    v1: true,
-                    id: "file-1".into(),
-                }),
+                r(
+                    true,
+                    AiRoute::DeleteFile {
+                        id: "file-1".into(),
+                    },
+                ),
             ),
             (
                 Method::GET,
                 "/openai/files/file-1/content",
-                Ok(AiRoute::FileContent {
-                    v1: false,
-                    id: "file-1".into(),
-                }),
+                r(
+                    false,
+                    AiRoute::FileContent {
+                        id: "file-1".into(),
+                    },
+                ),
             ),
             (
                 Method::POST,
                 "/openai/files/file-1/content",
                 Err(RouteError::MethodNotAllowed("GET")),
             ),
-            (
-                Method::GET,
-                "/openai/models",
-                Ok(AiRoute::Models { v1: false }),
-            ),
+            (Method::GET, "/openai/models", r(false, AiRoute::ListModels)),
             (
                 Method::DELETE,
                 "/openai/v1/models/gpt-4o-mini-2024-07-18.ft-abc",
-                Ok(AiRoute::Model {
-                    v1: true,
-                    id: "gpt-4o-mini-2024-07-18.ft-abc".into(),
-                }),
+                r(
+                    true,
+                    AiRoute::DeleteModel {
+                        id: "gpt-4o-mini-2024-07-18.ft-abc".into(),
+                    },
+                ),
             ),
             (
                 Method::POST,
                 "/openai/fine_tuning/jobs",
-                Ok(AiRoute::Jobs { v1: false }),
+                r(false, AiRoute::CreateJob),
             ),
             (
                 Method::GET,
                 "/openai/v1/fine_tuning/jobs/ftjob-1/events",
-                Ok(AiRoute::Job {
-                    v1: true,
-                    id: "ftjob-1".into(),
-                    part: JobPart::Events,
-                }),
+                r(
+                    true,
+                    AiRoute::Job {
+                        id: "ftjob-1".into(),
+                        part: JobPart::Events,
+                    },
+                ),
             ),
             (
                 Method::GET,
                 "/openai/fine_tuning/jobs/ftjob-1/checkpoints",
-                Ok(AiRoute::Job {
-                    v1: false,
-                    id: "ftjob-1".into(),
-                    part: JobPart::Checkpoints,
-                }),
+                r(
+                    false,
+                    AiRoute::Job {
+                        id: "ftjob-1".into(),
+                        part: JobPart::Checkpoints,
+                    },
+                ),
             ),
             (
                 Method::POST,
                 "/openai/fine_tuning/jobs/ftjob-1/cancel",
-                Ok(AiRoute::Job {
-                    v1: false,
-                    id: "ftjob-1".into(),
-                    part: JobPart::Cancel,
-                }),
+                r(
+                    false,
+                    AiRoute::Job {
+                        id: "ftjob-1".into(),
+                        part: JobPart::Cancel,
+                    },
+                ),
             ),
             (
                 Method::GET,
@@ -305,18 +364,17 @@ mod tests {
             (
                 Method::POST,
                 "/openai/deployments/My-Dep/chat/completions",
-                Ok(AiRoute::ChatCompletions {
-                    v1: false,
-                    deployment: Some("My-Dep".into()),
-                }),
+                r(
+                    false,
+                    AiRoute::ChatCompletions {
+                        deployment: Some("My-Dep".into()),
+                    },
+                ),
             ),
             (
                 Method::POST,
                 "/openai/v1/chat/completions",
-                Ok(AiRoute::ChatCompletions {
-                    v1: true,
-                    deployment: None,
-                }),
+                r(true, AiRoute::ChatCompletions { deployment: None }),
             ),
             (
                 Method::POST,
@@ -328,5 +386,58 @@ mod tests {
         for (method, path, expected) in rows {
             assert_eq!(run(method.clone(), path), expected, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn every_ai_route_kind_declares_its_data_action() {
+        let rows = [
+            (Method::GET, "/openai/files", "files/read"),
+            (Method::POST, "/openai/files", "files/write"),
+            (Method::GET, "/openai/files/f", "files/read"),
+            (Method::DELETE, "/openai/files/f", "files/write"),
+            (Method::GET, "/openai/files/f/content", "files/content/read"),
+            (Method::GET, "/openai/fine_tuning/jobs", "fine-tunes/read"),
+            (Method::POST, "/openai/fine_tuning/jobs", "fine-tunes/write"),
+            (Method::GET, "/openai/fine_tuning/jobs/j", "fine-tunes/read"),
+            (
+                Method::GET,
+                "/openai/fine_tuning/jobs/j/events",
+                "fine-tunes/read",
+            ),
+            (
+                Method::GET,
+                "/openai/fine_tuning/jobs/j/checkpoints",
+                "fine-tunes/read",
+            ),
+            (
+                Method::POST,
+                "/openai/fine_tuning/jobs/j/cancel",
+                "fine-tunes/write",
+            ),
+            (Method::GET, "/openai/models", "models/read"),
+            (Method::GET, "/openai/models/m", "models/read"),
+            (Method::DELETE, "/openai/models/m", "models/delete"),
+            (
+                Method::POST,
+                "/openai/deployments/d/chat/completions",
+                "deployments/chat/completions/action",
+            ),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (method, path, action) in rows {
+            let request = run(method.clone(), path).unwrap();
+            seen.insert(request.route.kind());
+            assert_eq!(
+                request.route.access(),
+                Access::AiData(format!("{OPENAI}/{action}").leak()),
+                "{method} {path}"
+            );
+        }
+        let missing: Vec<&str> = AiRouteKind::ALL
+            .iter()
+            .filter(|k| !seen.contains(k))
+            .map(|k| k.name())
+            .collect();
+        assert!(missing.is_empty(), "AI routes without a row: {missing:?}");
     }
 }

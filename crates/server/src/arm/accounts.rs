@@ -18,13 +18,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::account_body::{AccountBody, parse_encryption, parse_identity};
-use super::caller_for_subscription;
 use super::error::platform_error;
 use super::lro::{OPERATIONS, Operation, with_operation};
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::api_version::require;
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
@@ -38,16 +37,6 @@ pub const COGNITIVE_VERSIONS: &[&str] = &[
     "2025-09-01",
     "2026-03-01",
 ];
-
-const READ: &str = "Microsoft.CognitiveServices/accounts/read";
-const WRITE: &str = "Microsoft.CognitiveServices/accounts/write";
-const DELETE: &str = "Microsoft.CognitiveServices/accounts/delete";
-const LIST_KEYS: &str = "Microsoft.CognitiveServices/accounts/listKeys/action";
-const REGENERATE: &str = "Microsoft.CognitiveServices/accounts/regenerateKey/action";
-const DELETED_READ: &str =
-    "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/read";
-const PURGE: &str = "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete";
-const APPROVE: &str = "Keyhold.Directory/cmkRequests/approve";
 
 pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let kind = match (
@@ -153,20 +142,60 @@ fn deleted_json(d: &DeletedAccount) -> Value {
     })
 }
 
-/// The account a child resource (project, deployment) lives under: it must be in `group` of
-/// `sub`, else the answer is the account's 404.
-async fn parent_account(
+/// The account `name` if it is an account (not a hub) in `group` of `sub`. Names are
+/// global: one elsewhere is answered as absent, exactly like one that does not exist. Store
+/// trouble is not absence: it propagates (503).
+pub(crate) async fn account_in_group(
     state: &AppState,
-    sub: &keyhold_identity::Subscription,
+    sub: &Subscription,
+    group: &str,
+    name: &str,
+) -> Result<Option<Account>, ApiError> {
+    match state.platform().account(name).await {
+        Ok(a)
+            if a.workspace.is_none()
+                && a.subscription_id == sub.id
+                && a.resource_group.eq_ignore_ascii_case(group) =>
+        {
+            Ok(Some(a))
+        }
+        Ok(_) | Err(PlatformError::AccountNotFound(_) | PlatformError::InvalidRequest(_)) => {
+            Ok(None)
+        }
+        Err(other) => Err(platform_error(other)),
+    }
+}
+
+/// Like [`account_in_group`], answering an absent account with its 404.
+async fn existing_account(
+    state: &AppState,
+    sub: &Subscription,
     group: &str,
     name: &str,
 ) -> Result<Account, ApiError> {
-    match state.platform().account(name).await {
-        Ok(a) if a.subscription_id == sub.id && a.resource_group.eq_ignore_ascii_case(group) => {
-            Ok(a)
-        }
-        _ => Err(not_found(name, group)),
+    account_in_group(state, sub, group, name)
+        .await?
+        .ok_or_else(|| not_found(name, group))
+}
+
+/// 403 unless the caller holds `assign/action` on every user-assigned identity the request
+/// attaches (Azure's rule: attaching an identity hands its tokens to the resource, so it
+/// needs a grant on the identity itself, not only on the resource).
+pub(crate) async fn authorize_identity_assignments(
+    state: &AppState,
+    caller: &AuthenticatedPrincipal,
+    identities: &[String],
+) -> Result<(), ApiError> {
+    for id in identities {
+        crate::http::auth::authorize(
+            state,
+            caller,
+            id,
+            "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+        )
+        .await?;
     }
+    Ok(())
 }
 
 pub(crate) fn not_found(name: &str, group: &str) -> ApiError {
@@ -185,35 +214,15 @@ pub async fn handle(
     request: &RequestHead,
     body: Body,
     route: ArmRoute,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
     require(
         request.uri(),
         "Microsoft.CognitiveServices",
         COGNITIVE_VERSIONS,
     )?;
-    let subscription = match &route {
-        ArmRoute::ListAccounts { subscription, .. }
-        | ArmRoute::Account { subscription, .. }
-        | ArmRoute::AccountKeys { subscription, .. }
-        | ArmRoute::AccountUsages { subscription, .. }
-        | ArmRoute::AccountReprocess { subscription, .. }
-        | ArmRoute::ListProjects { subscription, .. }
-        | ArmRoute::Project { subscription, .. }
-        | ArmRoute::ListDeployments { subscription, .. }
-        | ArmRoute::Deployment { subscription, .. }
-        | ArmRoute::ListDeletedAccounts { subscription }
-        | ArmRoute::DeletedAccount { subscription, .. }
-        | ArmRoute::AccountOperation { subscription, .. }
-        | ArmRoute::CmkRequest { subscription, .. } => subscription.clone(),
-        _ => {
-            return Err(ApiError::no_route(
-                request.method().as_str(),
-                request.uri().path(),
-            ));
-        }
-    };
-    let (caller, sub) = caller_for_subscription(state, request, &subscription).await?;
-    dispatch(state, request, body, route, &caller, &sub).await
+    let sub = grant.sub()?;
+    dispatch(state, request, body, route, &grant.caller, sub).await
 }
 
 async fn dispatch(
@@ -225,16 +234,8 @@ async fn dispatch(
     sub: &Subscription,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
-    let sub_scope = format!("/subscriptions/{}", sub.id);
-    let in_group = |a: &Account, rg: &str| {
-        a.workspace.is_none()
-            && a.subscription_id == sub.id
-            && a.resource_group.eq_ignore_ascii_case(rg)
-    };
     match route {
         ArmRoute::ListAccounts { resource_group, .. } => {
-            let scope = super::list_scope(sub.id, resource_group.as_deref());
-            authorize(state, caller, &scope, READ).await?;
             let mut value = Vec::new();
             for a in platform
                 .list_accounts(sub.id, resource_group.as_deref())
@@ -250,94 +251,75 @@ async fn dispatch(
             name,
             op,
             ..
-        } => {
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
-            );
-            match op {
-                ResourceOp::Get | ResourceOp::Head => {
-                    authorize(state, caller, &resource_id, READ).await?;
-                    match platform.account(&name).await {
-                        Ok(a) if in_group(&a, &resource_group) => {
-                            Ok(json(StatusCode::OK, account_json(state, &a).await?))
-                        }
-                        _ => Err(not_found(&name, &resource_group)),
-                    }
+        } => match op {
+            ResourceOp::Get | ResourceOp::Head => {
+                let a = existing_account(state, sub, &resource_group, &name).await?;
+                Ok(json(StatusCode::OK, account_json(state, &a).await?))
+            }
+            ResourceOp::Put | ResourceOp::Patch => {
+                state
+                    .identity()
+                    .resource_group(sub.id, &resource_group)
+                    .await?;
+                let body: AccountBody = json_body(state, body).await?;
+                if let Some(tags) = &body.tags {
+                    super::limits::check_tags(tags)?;
                 }
-                ResourceOp::Put | ResourceOp::Patch => {
-                    authorize(state, caller, &resource_id, WRITE).await?;
-                    state
-                        .identity()
-                        .resource_group(sub.id, &resource_group)
-                        .await?;
-                    let body: AccountBody = json_body(state, body).await?;
-                    let spec = AccountSpec {
-                        subscription_id: sub.id,
-                        tenant_id: sub.tenant_id,
-                        resource_group: resource_group.clone(),
-                        location: body.location,
-                        kind: body.kind,
-                        sku: body.sku.and_then(|s| s.name),
-                        tags: body.tags,
-                        identity: body.identity.map(parse_identity).transpose()?,
-                        encryption: body
-                            .properties
-                            .encryption
-                            .map(parse_encryption)
-                            .transpose()?,
-                        allow_project_management: body.properties.allow_project_management,
-                        disable_local_auth: body.properties.disable_local_auth,
-                        restore: body.properties.restore,
-                        patch: op == ResourceOp::Patch,
-                    };
-                    let (account, created) = platform
-                        .put_account(&name, spec)
+                let identity = body.identity.map(parse_identity).transpose()?;
+                if let Some(identity) = &identity {
+                    authorize_identity_assignments(state, caller, &identity.user_assigned).await?;
+                }
+                let spec = AccountSpec {
+                    subscription_id: sub.id,
+                    tenant_id: sub.tenant_id,
+                    resource_group: resource_group.clone(),
+                    location: body.location,
+                    kind: body.kind,
+                    sku: body.sku.and_then(|s| s.name),
+                    tags: body.tags,
+                    identity,
+                    encryption: body
+                        .properties
+                        .encryption
+                        .map(parse_encryption)
+                        .transpose()?,
+                    allow_project_management: body.properties.allow_project_management,
+                    disable_local_auth: body.properties.disable_local_auth,
+                    restore: body.properties.restore,
+                    patch: op == ResourceOp::Patch,
+                };
+                let (account, created) = platform
+                    .put_account(&name, spec)
+                    .await
+                    .map_err(platform_error)?;
+                let status = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let response = json(status, account_json(state, &account).await?);
+                with_operation(state, sub, &account.location, response).await
+            }
+            ResourceOp::Delete => match account_in_group(state, sub, &resource_group, &name).await?
+            {
+                Some(a) => {
+                    platform
+                        .delete_account(&name)
                         .await
                         .map_err(platform_error)?;
-                    let status = if created {
-                        StatusCode::CREATED
-                    } else {
-                        StatusCode::OK
-                    };
-                    let response = json(status, account_json(state, &account).await?);
-                    with_operation(state, sub, &account.location, response).await
+                    let response = crate::http::empty(StatusCode::ACCEPTED);
+                    with_operation(state, sub, &a.location, response).await
                 }
-                ResourceOp::Delete => {
-                    authorize(state, caller, &resource_id, DELETE).await?;
-                    match platform.account(&name).await {
-                        Ok(a) if in_group(&a, &resource_group) => {
-                            platform
-                                .delete_account(&name)
-                                .await
-                                .map_err(platform_error)?;
-                            let response = crate::http::empty(StatusCode::ACCEPTED);
-                            with_operation(state, sub, &a.location, response).await
-                        }
-                        _ => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
-                    }
-                }
-            }
-        }
+                None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+            },
+        },
         ArmRoute::AccountKeys {
             resource_group,
             name,
             regenerate,
             ..
         } => {
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
-            );
-            authorize(
-                state,
-                caller,
-                &resource_id,
-                if regenerate { REGENERATE } else { LIST_KEYS },
-            )
-            .await?;
-            let mut account = match platform.account(&name).await {
-                Ok(a) if in_group(&a, &resource_group) => a,
-                _ => return Err(not_found(&name, &resource_group)),
-            };
+            let mut account = existing_account(state, sub, &resource_group, &name).await?;
             if regenerate {
                 #[derive(Deserialize)]
                 #[serde(rename_all = "camelCase")]
@@ -358,14 +340,7 @@ async fn dispatch(
             name,
             ..
         } => {
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
-            );
-            authorize(state, caller, &resource_id, READ).await?;
-            let account = match platform.account(&name).await {
-                Ok(a) if in_group(&a, &resource_group) => a,
-                _ => return Err(not_found(&name, &resource_group)),
-            };
+            let account = existing_account(state, sub, &resource_group, &name).await?;
             let u = platform
                 .usage_of(&account, false)
                 .await
@@ -400,14 +375,14 @@ async fn dispatch(
             let (group, name) = route.parent_account().ok_or_else(|| {
                 ApiError::no_route(request.method().as_str(), request.uri().path())
             })?;
-            let account = parent_account(state, sub, group, name).await?;
+            let account = existing_account(state, sub, group, name).await?;
             if matches!(
                 route,
                 ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }
             ) {
-                super::projects::handle(state, request, body, route, caller, sub, &account).await
+                super::projects::handle(state, request, body, route, sub, &account).await
             } else {
-                super::deployments::handle(state, request, body, route, caller, sub, &account).await
+                super::deployments::handle(state, request, body, route, sub, &account).await
             }
         }
         ArmRoute::AccountReprocess {
@@ -416,20 +391,7 @@ async fn dispatch(
             start,
             ..
         } => {
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.CognitiveServices/accounts/{name}"
-            );
-            authorize(
-                state,
-                caller,
-                &resource_id,
-                if start { WRITE } else { READ },
-            )
-            .await?;
-            let account = match platform.account(&name).await {
-                Ok(a) if in_group(&a, &resource_group) => a,
-                _ => return Err(not_found(&name, &resource_group)),
-            };
+            let account = existing_account(state, sub, &resource_group, &name).await?;
             if start {
                 #[derive(Deserialize)]
                 struct Start {
@@ -461,7 +423,6 @@ async fn dispatch(
             ))
         }
         ArmRoute::ListDeletedAccounts { .. } => {
-            authorize(state, caller, &sub_scope, DELETED_READ).await?;
             let value: Vec<Value> = platform
                 .list_deleted(sub.id)
                 .await
@@ -478,11 +439,22 @@ async fn dispatch(
             ..
         } => {
             let deleted = match platform.deleted_account(&name).await {
-                Ok(d) if in_group(&d.account, &resource_group) => d,
-                _ => return Err(not_found(&name, &resource_group)),
+                Ok(d)
+                    if d.account.workspace.is_none()
+                        && d.account.subscription_id == sub.id
+                        && d.account
+                            .resource_group
+                            .eq_ignore_ascii_case(&resource_group) =>
+                {
+                    d
+                }
+                Ok(_)
+                | Err(PlatformError::AccountNotFound(_) | PlatformError::InvalidRequest(_)) => {
+                    return Err(not_found(&name, &resource_group));
+                }
+                Err(other) => return Err(platform_error(other)),
             };
             if op == ResourceOp::Delete {
-                authorize(state, caller, &sub_scope, PURGE).await?;
                 platform
                     .purge_account(&name)
                     .await
@@ -490,7 +462,6 @@ async fn dispatch(
                 let response = crate::http::empty(StatusCode::ACCEPTED);
                 return with_operation(state, sub, &deleted.account.location, response).await;
             }
-            authorize(state, caller, &sub_scope, DELETED_READ).await?;
             Ok(json(StatusCode::OK, deleted_json(&deleted)))
         }
         ArmRoute::AccountOperation { id, .. } => {
@@ -499,6 +470,8 @@ async fn dispatch(
                 .get_typed::<Operation>(OPERATIONS, &id)
                 .await?
                 .map(|(o, _)| o)
+                // An operation is an extension of the subscription it ran in.
+                .filter(|o| o.subscription == Some(sub.id))
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::NOT_FOUND,
@@ -520,10 +493,8 @@ async fn dispatch(
         ArmRoute::CmkRequest { kind, approve, .. } => {
             let by = caller.principal.object_id.to_string();
             let registration = if approve {
-                authorize(state, caller, "/", APPROVE).await?;
                 platform.approve_cmk(sub.id, &kind, &by).await
             } else {
-                authorize(state, caller, &sub_scope, WRITE).await?;
                 platform.request_cmk(sub.id, &kind, &by).await
             }
             .map_err(platform_error)?;

@@ -4,22 +4,17 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyhold_identity::roles::{parse_role_definition_id, role_by_id};
-use keyhold_identity::{AuthenticatedPrincipal, BUILTIN_ROLES, RoleAssignment, RoleDefinition};
+use keyhold_identity::{BUILTIN_ROLES, RoleAssignment, RoleDefinition};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::caller_for_subscription;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
 use crate::http::api_version::{AUTHORIZATION, query_param, require};
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-const READ: &str = "Microsoft.Authorization/roleAssignments/read";
-const WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
-const DELETE: &str = "Microsoft.Authorization/roleAssignments/delete";
 
 #[derive(Deserialize)]
 struct PutBody {
@@ -33,18 +28,6 @@ struct PutProperties {
     principal_id: String,
     #[serde(default)]
     principal_type: Option<String>,
-}
-
-/// The subscription segment of a scope (`/subscriptions/{id}/…`).
-fn subscription_of(scope: &str) -> Result<&str, ApiError> {
-    let mut parts = scope.split('/').filter(|s| !s.is_empty());
-    match (parts.next(), parts.next()) {
-        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => Ok(id),
-        _ => Err(ApiError::bad_request(
-            "InvalidScope",
-            format!("The scope '{scope}' is not valid; it must start with /subscriptions/{{id}}."),
-        )),
-    }
 }
 
 fn definition_id(scope_sub: &str, role: &RoleDefinition) -> String {
@@ -98,26 +81,30 @@ fn definition_json(role: &RoleDefinition, sub: &str) -> Value {
     })
 }
 
-async fn caller(
-    state: &AppState,
-    request: &RequestHead,
-    scope: &str,
-) -> Result<(AuthenticatedPrincipal, String), ApiError> {
-    let sub = subscription_of(scope)?;
-    let (caller, sub) = caller_for_subscription(state, request, sub).await?;
-    Ok((caller, sub.id.to_string()))
+/// Whether two role-assignment scopes are the same (ARM compares them without regard to case
+/// or a trailing `/`).
+fn same_scope(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
-/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`.
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`: the assignments that
+/// apply at the scope (at it, above or below it) within the subscription's tenant; an
+/// assignment above every subscription (`/`, `/tenants/{t}`) of another tenant's principal
+/// is none of this tenant's business.
 pub async fn list_assignments(
     state: &AppState,
     request: &RequestHead,
+    grant: &Grant,
     scope: &str,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "roleAssignments", AUTHORIZATION)?;
-    let (caller, sub) = caller(state, request, scope).await?;
-    authorize(state, &caller, scope, READ).await?;
-    let assignments = state.identity().list_role_assignments(Some(scope)).await?;
+    let sub = grant.sub()?;
+    let assignments = state
+        .identity()
+        .list_role_assignments_for_tenant(scope, sub.tenant_id)
+        .await?;
+    let sub = sub.id.to_string();
     let value: Vec<Value> = assignments
         .iter()
         .map(|a| assignment_json(a, &sub))
@@ -125,17 +112,20 @@ pub async fn list_assignments(
     Ok(json(StatusCode::OK, json!({ "value": value })))
 }
 
-/// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+/// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`. An
+/// assignment is an extension resource of its scope: one stored at another scope is not
+/// found here, whatever its id (ids are global, scopes are what was authorized).
 pub async fn assignment(
     state: &AppState,
     request: &RequestHead,
     body: Body,
-    scope: &str,
+    grant: &Grant,
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "roleAssignments", AUTHORIZATION)?;
-    let (caller, sub) = caller(state, request, scope).await?;
+    let caller = &grant.caller;
+    let sub = grant.sub()?.id.to_string();
     let id = Uuid::parse_str(name).map_err(|_| {
         ApiError::bad_request(
             "InvalidRoleAssignmentId",
@@ -152,12 +142,14 @@ pub async fn assignment(
     };
     match op {
         ResourceOp::Get | ResourceOp::Head => {
-            authorize(state, &caller, scope, READ).await?;
-            let a = identity.role_assignment(id).await?.ok_or_else(not_found)?;
+            let a = identity
+                .role_assignment(id)
+                .await?
+                .filter(|a| same_scope(&a.scope, &grant.scope))
+                .ok_or_else(not_found)?;
             Ok(json(StatusCode::OK, assignment_json(&a, &sub)))
         }
         ResourceOp::Put | ResourceOp::Patch => {
-            authorize(state, &caller, scope, WRITE).await?;
             let body: PutBody = json_body(state, body).await?;
             let role =
                 parse_role_definition_id(&body.properties.role_definition_id).ok_or_else(|| {
@@ -169,45 +161,53 @@ pub async fn assignment(
             let principal = Uuid::parse_str(&body.properties.principal_id).map_err(|_| {
                 ApiError::bad_request("InvalidPrincipalId", "principalId must be a GUID.")
             })?;
+            let absent = || {
+                ApiError::bad_request(
+                    "PrincipalNotFound",
+                    format!(
+                        "Principal {principal} does not exist in the directory {}.",
+                        caller.principal.tenant_id
+                    ),
+                )
+            };
             // As in ARM: with principalType given, the principal need not be in this
-            // directory (here: principals of trusted external issuers).
+            // directory (principals of trusted external issuers, whose ids are their own
+            // namespace). A principal of another tenant of this keyhold is never assignable
+            // here, and is refused exactly like one that does not exist.
             let (a, created) = match identity.principal(principal).await {
                 Ok(target) if target.tenant_id == caller.principal.tenant_id => {
-                    identity.assign_role(id, scope, principal, role.id).await?
-                }
-                _ if body.properties.principal_type.is_some() => {
                     identity
-                        .assign_role_unchecked(id, scope, principal, role.id)
+                        .assign_role(id, &grant.scope, principal, role.id)
                         .await?
                 }
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "PrincipalNotFound",
-                        format!(
-                            "Principal {principal} does not exist in the directory {}.",
-                            caller.principal.tenant_id
-                        ),
-                    ));
+                Ok(_) => return Err(absent()),
+                Err(keyhold_identity::IdentityError::PrincipalNotFound(_))
+                    if body.properties.principal_type.is_some() =>
+                {
+                    identity
+                        .assign_role_unchecked(id, &grant.scope, principal, role.id)
+                        .await?
                 }
+                Err(keyhold_identity::IdentityError::PrincipalNotFound(_)) => {
+                    return Err(absent());
+                }
+                Err(other) => return Err(other.into()),
             };
             let status = if created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            notify_vaults(state, scope).await?;
+            notify_vaults(state, &grant.scope).await?;
             Ok(json(status, assignment_json(&a, &sub)))
         }
-        ResourceOp::Delete => {
-            authorize(state, &caller, scope, DELETE).await?;
-            match identity.delete_role_assignment(id).await? {
-                Some(a) => {
-                    notify_vaults(state, &a.scope).await?;
-                    Ok(json(StatusCode::OK, assignment_json(&a, &sub)))
-                }
-                None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+        ResourceOp::Delete => match identity.delete_role_assignment_at(id, &grant.scope).await? {
+            Some(a) => {
+                notify_vaults(state, &a.scope).await?;
+                Ok(json(StatusCode::OK, assignment_json(&a, &sub)))
             }
-        }
+            None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+        },
     }
 }
 
@@ -224,10 +224,11 @@ async fn notify_vaults(state: &AppState, scope: &str) -> Result<(), ApiError> {
 pub async fn list_definitions(
     state: &AppState,
     request: &RequestHead,
-    scope: &str,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
+    let _ = state;
     require(request.uri(), "roleDefinitions", AUTHORIZATION)?;
-    let (_caller, sub) = caller(state, request, scope).await?;
+    let sub = grant.sub()?.id.to_string();
     let wanted = query_param(request.uri(), "$filter").and_then(|f| {
         let f = f.trim();
         let rest = f.strip_prefix("roleName eq ")?;
@@ -249,11 +250,12 @@ pub async fn list_definitions(
 pub async fn get_definition(
     state: &AppState,
     request: &RequestHead,
-    scope: &str,
+    grant: &Grant,
     id: &str,
 ) -> Result<Response, ApiError> {
+    let _ = state;
     require(request.uri(), "roleDefinitions", AUTHORIZATION)?;
-    let (_caller, sub) = caller(state, request, scope).await?;
+    let sub = grant.sub()?.id.to_string();
     let role = Uuid::parse_str(id)
         .ok()
         .and_then(role_by_id)

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_identity::Subscription;
 use keyhold_platform::Account;
 use keyhold_platform::deployments::{Deployment, DeploymentSpec};
 use serde::Deserialize;
@@ -15,13 +15,8 @@ use super::error::platform_error;
 use super::lro::with_operation;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::auth::authorize;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-const READ: &str = "Microsoft.CognitiveServices/accounts/deployments/read";
-const WRITE: &str = "Microsoft.CognitiveServices/accounts/deployments/write";
-const DELETE: &str = "Microsoft.CognitiveServices/accounts/deployments/delete";
 
 #[derive(Deserialize)]
 struct ModelBody {
@@ -78,15 +73,12 @@ pub async fn handle(
     request: &RequestHead,
     body: Body,
     route: ArmRoute,
-    caller: &AuthenticatedPrincipal,
     sub: &Subscription,
     account: &Account,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
-    let account_id = account.resource_id();
     match route {
         ArmRoute::ListDeployments { .. } => {
-            authorize(state, caller, &account_id, READ).await?;
             let value: Vec<Value> = platform
                 .deployments(account)
                 .await
@@ -96,54 +88,48 @@ pub async fn handle(
                 .collect();
             Ok(json(StatusCode::OK, json!({ "value": value })))
         }
-        ArmRoute::Deployment { name, op, .. } => {
-            let id = format!("{account_id}/deployments/{name}");
-            match op {
-                ResourceOp::Get | ResourceOp::Head => {
-                    authorize(state, caller, &id, READ).await?;
-                    let d = platform
-                        .deployment(account, &name)
-                        .await
-                        .map_err(|_| deployment_not_found(&name, &account.name))?;
-                    Ok(json(StatusCode::OK, deployment_json(account, &d)))
-                }
-                ResourceOp::Put | ResourceOp::Patch => {
-                    authorize(state, caller, &id, WRITE).await?;
-                    let body: DeploymentBody = json_body(state, body).await?;
-                    let spec = DeploymentSpec {
-                        model_format: body.properties.model.format,
-                        model_name: body.properties.model.name,
-                        model_version: body.properties.model.version,
-                        sku_name: body.sku.as_ref().and_then(|s| s.name.clone()),
-                        sku_capacity: body.sku.as_ref().and_then(|s| s.capacity),
-                    };
-                    let (d, created) = platform
-                        .put_deployment(account, &name, spec)
-                        .await
-                        .map_err(platform_error)?;
-                    let status = if created {
-                        StatusCode::CREATED
-                    } else {
-                        StatusCode::OK
-                    };
-                    let response = json(status, deployment_json(account, &d));
+        ArmRoute::Deployment { name, op, .. } => match op {
+            ResourceOp::Get | ResourceOp::Head => {
+                let d = platform
+                    .deployment(account, &name)
+                    .await
+                    .map_err(|_| deployment_not_found(&name, &account.name))?;
+                Ok(json(StatusCode::OK, deployment_json(account, &d)))
+            }
+            ResourceOp::Put | ResourceOp::Patch => {
+                let body: DeploymentBody = json_body(state, body).await?;
+                let spec = DeploymentSpec {
+                    model_format: body.properties.model.format,
+                    model_name: body.properties.model.name,
+                    model_version: body.properties.model.version,
+                    sku_name: body.sku.as_ref().and_then(|s| s.name.clone()),
+                    sku_capacity: body.sku.as_ref().and_then(|s| s.capacity),
+                };
+                let (d, created) = platform
+                    .put_deployment(account, &name, spec)
+                    .await
+                    .map_err(platform_error)?;
+                let status = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let response = json(status, deployment_json(account, &d));
+                with_operation(state, sub, &account.location, response).await
+            }
+            ResourceOp::Delete => {
+                if platform
+                    .delete_deployment(account, &name)
+                    .await
+                    .map_err(platform_error)?
+                {
+                    let response = crate::http::empty(StatusCode::ACCEPTED);
                     with_operation(state, sub, &account.location, response).await
-                }
-                ResourceOp::Delete => {
-                    authorize(state, caller, &id, DELETE).await?;
-                    if platform
-                        .delete_deployment(account, &name)
-                        .await
-                        .map_err(platform_error)?
-                    {
-                        let response = crate::http::empty(StatusCode::ACCEPTED);
-                        with_operation(state, sub, &account.location, response).await
-                    } else {
-                        Ok(crate::http::empty(StatusCode::NO_CONTENT))
-                    }
+                } else {
+                    Ok(crate::http::empty(StatusCode::NO_CONTENT))
                 }
             }
-        }
+        },
         _ => Err(ApiError::no_route(
             request.method().as_str(),
             request.uri().path(),

@@ -12,18 +12,14 @@ use keyhold_store::{Precondition, RecordStoreExt, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::caller_for_subscription;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
 use crate::http::api_version::{MANAGED_IDENTITY, require};
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body};
 use crate::state::AppState;
 
 const NAMESPACE: &str = "arm.user_assigned_identities";
-const READ: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/read";
-const WRITE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/write";
-const DELETE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/delete";
 
 /// ARM envelope of a user-assigned identity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,13 +90,12 @@ pub(crate) async fn delete_resource(state: &AppState, resource_id: &str) -> Resu
 pub async fn list(
     state: &AppState,
     request: &RequestHead,
-    subscription: &str,
+    grant: &Grant,
     group: Option<&str>,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "userAssignedIdentities", MANAGED_IDENTITY)?;
-    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
+    let sub = grant.sub()?;
     let scope = super::list_scope(sub.id, group);
-    authorize(state, &caller, &scope, READ).await?;
     let mut value = Vec::new();
     for principal in state
         .identity()
@@ -124,17 +119,14 @@ pub async fn handle(
     state: &AppState,
     request: &RequestHead,
     body: Body,
-    subscription: &str,
+    grant: &Grant,
     group: &str,
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "userAssignedIdentities", MANAGED_IDENTITY)?;
-    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
-    let resource_id = format!(
-        "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
-        sub.id
-    );
+    let sub = grant.sub()?;
+    let resource_id = grant.scope.clone();
     let identity = state.identity();
     let not_found = || {
         ApiError::new(
@@ -147,7 +139,6 @@ pub async fn handle(
     };
     match op {
         ResourceOp::Get | ResourceOp::Head => {
-            authorize(state, &caller, &resource_id, READ).await?;
             let resource = state
                 .records()
                 .get_typed::<IdentityResource>(NAMESPACE, &key(&resource_id))
@@ -161,10 +152,12 @@ pub async fn handle(
             }
         }
         ResourceOp::Put | ResourceOp::Patch => {
-            authorize(state, &caller, &resource_id, WRITE).await?;
             validate_name(name)?;
             let rg = identity.resource_group(sub.id, group).await?;
             let body: PutBody = json_body(state, body).await?;
+            if let Some(tags) = &body.tags {
+                super::limits::check_tags(tags)?;
+            }
             let existing = state
                 .records()
                 .get_typed::<IdentityResource>(NAMESPACE, &key(&resource_id))
@@ -204,7 +197,6 @@ pub async fn handle(
             Ok(json(status, to_json(&resource, &principal)))
         }
         ResourceOp::Delete => {
-            authorize(state, &caller, &resource_id, DELETE).await?;
             if delete_resource(state, &resource_id).await? {
                 Ok(crate::http::empty(StatusCode::OK))
             } else {

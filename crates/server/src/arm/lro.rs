@@ -21,6 +21,9 @@ pub(crate) struct Operation {
     pub(crate) status: String,
     pub(crate) start: u64,
     pub(crate) end: u64,
+    /// The subscription it ran in: its result is readable only there.
+    #[serde(default)]
+    pub(crate) subscription: Option<uuid::Uuid>,
 }
 impl Versioned for Operation {
     const KIND: &'static str = "arm.operation";
@@ -41,6 +44,7 @@ pub(crate) async fn with_operation(
         status: "Succeeded".into(),
         start: now,
         end: now,
+        subscription: Some(sub.id),
     };
     state
         .records()

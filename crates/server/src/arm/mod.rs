@@ -1,7 +1,8 @@
-//! Azure Resource Manager handlers on the service host: subscriptions, tenants, resource
-//! groups, user-assigned identities and role assignments. Every call authenticates with a
-//! management-audience token, checks that the caller's tenant owns the subscription, and
-//! authorizes the ARM action on the resource's scope.
+//! Azure Resource Manager on the service host: subscriptions, tenants, resource groups,
+//! user-assigned identities, role assignments, vaults, AI accounts and their children, hubs.
+//! Every call goes through one gate (`handle`): a management-audience token, a subscription
+//! of the caller's tenant, and the action the route table (`permissions.rs`) declares,
+//! authorized at the scope the path names, before any handler runs.
 
 mod account_body;
 pub(crate) mod accounts;
@@ -9,7 +10,9 @@ mod authorization;
 mod deployments;
 pub(crate) mod error;
 mod identities;
+pub(crate) mod limits;
 pub(crate) mod lro;
+pub mod permissions;
 mod projects;
 mod resource_groups;
 pub mod routes;
@@ -18,77 +21,85 @@ mod subscriptions;
 pub mod vaults;
 mod workspaces;
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use keyhold_identity::{AuthenticatedPrincipal, Subscription, TokenError};
+use keyhold_vault::AuditEvent;
 
 use crate::arm::routes::ArmRoute;
-use crate::http::ApiError;
-use crate::http::RequestHead;
-use crate::http::auth::{Api, authenticate, challenge};
+use crate::http::authz::{self, Grant};
+use crate::http::{ApiError, RequestHead};
 use crate::state::AppState;
 
-/// Dispatches one ARM request.
+/// Dispatches one ARM request: the route table's permission is enforced first (before any
+/// lookup), then the handler runs, and the outcome, refusals included, is audited before the
+/// answer leaves.
 pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Response {
-    let (request, body) = RequestHead::split(request);
-    let request = &request;
-    let audited_here = !matches!(
-        route,
-        ArmRoute::ListVaults { .. }
-            | ArmRoute::Vault { .. }
-            | ArmRoute::VaultAccessPolicies { .. }
-            | ArmRoute::ListDeletedVaults { .. }
-            | ArmRoute::DeletedVault { .. }
-            | ArmRoute::PurgeDeletedVault { .. }
-            | ArmRoute::CheckVaultName { .. }
-    );
-    let operation = crate::http::audit_trail::operation_name(&route, request.method().as_str());
-    let result = match route {
-        ArmRoute::ListTenants => subscriptions::list_tenants(state, request).await,
-        ArmRoute::ListSubscriptions => subscriptions::list(state, request).await,
-        ArmRoute::GetSubscription { subscription } => {
-            subscriptions::get(state, request, &subscription).await
+    let (head, body) = RequestHead::split(request);
+    let head = &head;
+    let mut event = AuditEvent {
+        caller: "anonymous".into(),
+        operation: format!("{} {}", route.kind().name(), head.method()),
+        vault: route.vault_name().map(str::to_ascii_lowercase),
+        ..AuditEvent::default()
+    };
+    let result = async {
+        let access = route.access();
+        let grant = authz::management(state, head, &access, route.subscription()).await?;
+        event.caller = grant.caller.principal.object_id.to_string();
+        dispatch(state, head, body, route, &grant).await
+    }
+    .await;
+    let response = match result {
+        Ok(response) => {
+            event.result = response.status().as_u16().to_string();
+            response
         }
-        ArmRoute::ListResourceGroups { subscription } => {
-            resource_groups::list(state, request, &subscription).await
+        Err(err) => {
+            event.result = format!("{} {}", err.status().as_u16(), err.code());
+            err.into_response()
         }
+    };
+    if let Err(err) = state.audit().append(event).await {
+        // A management call that cannot be audited is not acknowledged.
+        return ApiError::from(err).into_response();
+    }
+    response
+}
+
+async fn dispatch(
+    state: &AppState,
+    head: &RequestHead,
+    body: Body,
+    route: ArmRoute,
+    grant: &Grant,
+) -> Result<Response, ApiError> {
+    match route {
+        ArmRoute::ListTenants => subscriptions::list_tenants(state, head, grant).await,
+        ArmRoute::ListSubscriptions => subscriptions::list(state, head, grant).await,
+        ArmRoute::GetSubscription { .. } => subscriptions::get(state, head, grant).await,
+        ArmRoute::ListResourceGroups { .. } => resource_groups::list(state, head, grant).await,
         ArmRoute::ResourceGroup {
-            subscription,
-            resource_group,
-            op,
-        } => {
-            resource_groups::handle(state, request, body, &subscription, &resource_group, op).await
+            resource_group, op, ..
+        } => resource_groups::handle(state, head, body, grant, &resource_group, op).await,
+        ArmRoute::ListUserAssignedIdentities { resource_group, .. } => {
+            identities::list(state, head, grant, resource_group.as_deref()).await
         }
-        ArmRoute::ListUserAssignedIdentities {
-            subscription,
-            resource_group,
-        } => identities::list(state, request, &subscription, resource_group.as_deref()).await,
         ArmRoute::UserAssignedIdentity {
-            subscription,
             resource_group,
             name,
             op,
-        } => {
-            identities::handle(
-                state,
-                request,
-                body,
-                &subscription,
-                &resource_group,
-                &name,
-                op,
-            )
-            .await
-        }
+            ..
+        } => identities::handle(state, head, body, grant, &resource_group, &name, op).await,
         route @ (ArmRoute::ListVaults { .. }
         | ArmRoute::Vault { .. }
         | ArmRoute::VaultAccessPolicies { .. }
         | ArmRoute::ListDeletedVaults { .. }
         | ArmRoute::DeletedVault { .. }
         | ArmRoute::PurgeDeletedVault { .. }
-        | ArmRoute::CheckVaultName { .. }) => vaults::handle(state, request, body, route).await,
+        | ArmRoute::CheckVaultName { .. }) => vaults::handle(state, head, body, route, grant).await,
         route @ (ArmRoute::ListWorkspaces { .. } | ArmRoute::Workspace { .. }) => {
-            workspaces::handle(state, request, body, route).await
+            workspaces::handle(state, head, body, route, grant).await
         }
         route @ (ArmRoute::ListAccounts { .. }
         | ArmRoute::Account { .. }
@@ -102,49 +113,20 @@ pub async fn handle(state: &AppState, route: ArmRoute, request: Request) -> Resp
         | ArmRoute::ListDeletedAccounts { .. }
         | ArmRoute::DeletedAccount { .. }
         | ArmRoute::AccountOperation { .. }
-        | ArmRoute::CmkRequest { .. }) => accounts::handle(state, request, body, route).await,
+        | ArmRoute::CmkRequest { .. }) => accounts::handle(state, head, body, route, grant).await,
         ArmRoute::ListRoleAssignments { scope } => {
-            authorization::list_assignments(state, request, &scope).await
+            authorization::list_assignments(state, head, grant, &scope).await
         }
-        ArmRoute::RoleAssignment { scope, name, op } => {
-            authorization::assignment(state, request, body, &scope, &name, op).await
+        ArmRoute::RoleAssignment { name, op, .. } => {
+            authorization::assignment(state, head, body, grant, &name, op).await
         }
-        ArmRoute::ListRoleDefinitions { scope } => {
-            authorization::list_definitions(state, request, &scope).await
+        ArmRoute::ListRoleDefinitions { .. } => {
+            authorization::list_definitions(state, head, grant).await
         }
-        ArmRoute::GetRoleDefinition { scope, id } => {
-            authorization::get_definition(state, request, &scope, &id).await
+        ArmRoute::GetRoleDefinition { id, .. } => {
+            authorization::get_definition(state, head, grant, &id).await
         }
-    };
-    let response = result.unwrap_or_else(IntoResponse::into_response);
-    if audited_here {
-        return crate::http::audit_trail::record(state, request.headers(), operation, response)
-            .await;
     }
-    response
-}
-
-/// Authenticates a management call that targets `subscription`, whose tenant must be the
-/// token's tenant.
-pub(crate) async fn caller_for_subscription(
-    state: &AppState,
-    request: &RequestHead,
-    subscription: &str,
-) -> Result<(AuthenticatedPrincipal, Subscription), ApiError> {
-    let caller = authenticate(state, request.headers(), Api::Management, None).await?;
-    let sub = state.identity().subscription(subscription).await?;
-    if sub.tenant_id != caller.principal.tenant_id {
-        let err = TokenError::WrongTenant;
-        return Err(ApiError::unauthorized(
-            err.code(),
-            format!(
-                "The access token is from tenant '{}', but subscription '{subscription}' belongs to another tenant.",
-                caller.principal.tenant_id
-            ),
-            challenge(state, Api::Management, sub.tenant_id, Some(&err)),
-        ));
-    }
-    Ok((caller, sub))
 }
 
 /// The scope of a list by subscription or by one resource group.

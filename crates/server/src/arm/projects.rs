@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_identity::Subscription;
 use keyhold_platform::Account;
 use keyhold_platform::projects::{Project, ProjectSpec};
 use serde::Deserialize;
@@ -14,13 +14,8 @@ use super::error::platform_error;
 use super::lro::with_operation;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::auth::authorize;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-const READ: &str = "Microsoft.CognitiveServices/accounts/projects/read";
-const WRITE: &str = "Microsoft.CognitiveServices/accounts/projects/write";
-const DELETE: &str = "Microsoft.CognitiveServices/accounts/projects/delete";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,15 +81,12 @@ pub async fn handle(
     request: &RequestHead,
     body: Body,
     route: ArmRoute,
-    caller: &AuthenticatedPrincipal,
     sub: &Subscription,
     account: &Account,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
-    let account_id = account.resource_id();
     match route {
         ArmRoute::ListProjects { .. } => {
-            authorize(state, caller, &account_id, READ).await?;
             let mut value = Vec::new();
             for p in platform
                 .list_projects(account)
@@ -105,73 +97,67 @@ pub async fn handle(
             }
             Ok(json(StatusCode::OK, json!({ "value": value })))
         }
-        ArmRoute::Project { name, op, .. } => {
-            let id = format!("{account_id}/projects/{name}");
-            match op {
-                ResourceOp::Get | ResourceOp::Head => {
-                    authorize(state, caller, &id, READ).await?;
-                    let p = platform.project(account, &name).await.map_err(|_| {
-                        ApiError::new(
-                            StatusCode::NOT_FOUND,
-                            "ResourceNotFound",
-                            format!("Project {name} was not found in account {}.", account.name),
-                        )
-                    })?;
-                    Ok(json(
-                        StatusCode::OK,
-                        project_json(state, account, &p).await?,
-                    ))
-                }
-                ResourceOp::Put | ResourceOp::Patch => {
-                    authorize(state, caller, &id, WRITE).await?;
-                    let body: ProjectBody = json_body(state, body).await?;
-                    let system_assigned = match body.identity {
-                        None => None,
-                        Some(i) => match i.kind.to_ascii_lowercase().as_str() {
-                            "systemassigned" => Some(true),
-                            "none" => Some(false),
-                            other => {
-                                return Err(ApiError::bad_request(
-                                    "InvalidIdentityType",
-                                    format!(
-                                        "project identity.type {other:?} is invalid: use SystemAssigned or None"
-                                    ),
-                                ));
-                            }
-                        },
-                    };
-                    let spec = ProjectSpec {
-                        display_name: body.properties.display_name,
-                        description: body.properties.description,
-                        system_assigned,
-                    };
-                    let (project, created) = platform
-                        .put_project(account, &name, spec)
-                        .await
-                        .map_err(platform_error)?;
-                    let status = if created {
-                        StatusCode::CREATED
-                    } else {
-                        StatusCode::OK
-                    };
-                    let response = json(status, project_json(state, account, &project).await?);
+        ArmRoute::Project { name, op, .. } => match op {
+            ResourceOp::Get | ResourceOp::Head => {
+                let p = platform.project(account, &name).await.map_err(|_| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        format!("Project {name} was not found in account {}.", account.name),
+                    )
+                })?;
+                Ok(json(
+                    StatusCode::OK,
+                    project_json(state, account, &p).await?,
+                ))
+            }
+            ResourceOp::Put | ResourceOp::Patch => {
+                let body: ProjectBody = json_body(state, body).await?;
+                let system_assigned = match body.identity {
+                    None => None,
+                    Some(i) => match i.kind.to_ascii_lowercase().as_str() {
+                        "systemassigned" => Some(true),
+                        "none" => Some(false),
+                        other => {
+                            return Err(ApiError::bad_request(
+                                "InvalidIdentityType",
+                                format!(
+                                    "project identity.type {other:?} is invalid: use SystemAssigned or None"
+                                ),
+                            ));
+                        }
+                    },
+                };
+                let spec = ProjectSpec {
+                    display_name: body.properties.display_name,
+                    description: body.properties.description,
+                    system_assigned,
+                };
+                let (project, created) = platform
+                    .put_project(account, &name, spec)
+                    .await
+                    .map_err(platform_error)?;
+                let status = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let response = json(status, project_json(state, account, &project).await?);
+                with_operation(state, sub, &account.location, response).await
+            }
+            ResourceOp::Delete => {
+                if platform
+                    .delete_project(account, &name)
+                    .await
+                    .map_err(platform_error)?
+                {
+                    let response = crate::http::empty(StatusCode::ACCEPTED);
                     with_operation(state, sub, &account.location, response).await
-                }
-                ResourceOp::Delete => {
-                    authorize(state, caller, &id, DELETE).await?;
-                    if platform
-                        .delete_project(account, &name)
-                        .await
-                        .map_err(platform_error)?
-                    {
-                        let response = crate::http::empty(StatusCode::ACCEPTED);
-                        with_operation(state, sub, &account.location, response).await
-                    } else {
-                        Ok(crate::http::empty(StatusCode::NO_CONTENT))
-                    }
+                } else {
+                    Ok(crate::http::empty(StatusCode::NO_CONTENT))
                 }
             }
-        }
+        },
         _ => Err(ApiError::no_route(
             request.method().as_str(),
             request.uri().path(),

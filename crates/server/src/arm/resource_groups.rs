@@ -9,18 +9,13 @@ use keyhold_identity::ResourceGroup;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::caller_for_subscription;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
 use crate::http::api_version::{RESOURCES, require};
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::empty;
 use crate::http::{RequestHead, json, json_body};
 use crate::state::AppState;
-
-const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
-const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
-const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
 
 #[derive(Deserialize)]
 struct PutBody {
@@ -57,11 +52,10 @@ pub fn rg_json(rg: &ResourceGroup) -> Value {
 pub async fn list(
     state: &AppState,
     request: &RequestHead,
-    subscription: &str,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "resourceGroups", RESOURCES)?;
-    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
-    authorize(state, &caller, &format!("/subscriptions/{}", sub.id), READ).await?;
+    let sub = grant.sub()?;
     let groups = state.identity().list_resource_groups(sub.id).await?;
     Ok(json(
         StatusCode::OK,
@@ -74,17 +68,16 @@ pub async fn handle(
     state: &AppState,
     request: &RequestHead,
     body: Body,
-    subscription: &str,
+    grant: &Grant,
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "resourceGroups", RESOURCES)?;
-    let (caller, sub) = caller_for_subscription(state, request, subscription).await?;
-    let scope = format!("/subscriptions/{}/resourceGroups/{name}", sub.id);
+    let sub = grant.sub()?;
+    let scope = &grant.scope;
     let identity = state.identity();
     match op {
         ResourceOp::Get | ResourceOp::Head => {
-            authorize(state, &caller, &scope, READ).await?;
             let found = identity.resource_group(sub.id, name).await;
             match (op, found) {
                 (ResourceOp::Head, Ok(_)) => Ok(empty(StatusCode::NO_CONTENT)),
@@ -93,8 +86,8 @@ pub async fn handle(
             }
         }
         ResourceOp::Put => {
-            authorize(state, &caller, &scope, WRITE).await?;
             let body: PutBody = json_body(state, body).await?;
+            super::limits::check_tags(&body.tags)?;
             let location = body.location.ok_or_else(|| {
                 ApiError::bad_request(
                     "LocationRequired",
@@ -102,7 +95,7 @@ pub async fn handle(
                 )
             })?;
             let (rg, created) = identity
-                .put_resource_group(&sub, name, &location, body.tags, body.managed_by)
+                .put_resource_group(sub, name, &location, body.tags, body.managed_by)
                 .await?;
             let status = if created {
                 StatusCode::CREATED
@@ -112,13 +105,15 @@ pub async fn handle(
             Ok(json(status, rg_json(&rg)))
         }
         ResourceOp::Patch => {
-            authorize(state, &caller, &scope, WRITE).await?;
             let body: PatchBody = json_body(state, body).await?;
+            if let Some(tags) = &body.tags {
+                super::limits::check_tags(tags)?;
+            }
             let existing = identity.resource_group(sub.id, name).await?;
             let tags = body.tags.unwrap_or(existing.tags);
             let (rg, _) = identity
                 .put_resource_group(
-                    &sub,
+                    sub,
                     &existing.name,
                     &existing.location,
                     tags,
@@ -128,9 +123,8 @@ pub async fn handle(
             Ok(json(StatusCode::OK, rg_json(&rg)))
         }
         ResourceOp::Delete => {
-            authorize(state, &caller, &scope, DELETE).await?;
             // Resources in the group go with it.
-            for principal in identity.list_user_assigned(&scope).await? {
+            for principal in identity.list_user_assigned(scope).await? {
                 if let keyhold_identity::PrincipalKind::UserAssigned { resource_id } =
                     &principal.kind
                 {

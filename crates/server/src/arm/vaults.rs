@@ -7,19 +7,18 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyhold_identity::{AuthenticatedPrincipal, Subscription};
+use keyhold_identity::Subscription;
 use keyhold_vault::{
-    AccessPolicy, AuditEvent, DeletedVault, NetworkAcls, PolicyOperation, Vault, VaultSpec,
+    AccessPolicy, DeletedVault, NetworkAcls, PolicyOperation, Vault, VaultError, VaultSpec,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::caller_for_subscription;
 use crate::arm::error::vault_error;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::api_version::require;
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
@@ -36,13 +35,6 @@ pub const KEY_VAULT_VERSIONS: &[&str] = &[
     "2025-05-01",
     "2026-05-15",
 ];
-
-const READ: &str = "Microsoft.KeyVault/vaults/read";
-const WRITE: &str = "Microsoft.KeyVault/vaults/write";
-const DELETE: &str = "Microsoft.KeyVault/vaults/delete";
-const POLICY_WRITE: &str = "Microsoft.KeyVault/vaults/accessPolicies/write";
-const DELETED_READ: &str = "Microsoft.KeyVault/deletedVaults/read";
-const PURGE: &str = "Microsoft.KeyVault/locations/deletedVaults/purge/action";
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -175,59 +167,36 @@ fn not_found(name: &str, group: &str) -> ApiError {
     )
 }
 
-/// Dispatches a `Microsoft.KeyVault` request.
+/// The vault `name` if it lives in `group` of `sub`; a vault of that (global) name elsewhere
+/// is answered as absent. Store trouble is not absence: it propagates (503).
+async fn vault_in_group(
+    state: &AppState,
+    sub: &Subscription,
+    group: &str,
+    name: &str,
+) -> Result<Option<Vault>, ApiError> {
+    match state.vaults().vault(name).await {
+        Ok(v) if v.subscription_id == sub.id && v.resource_group.eq_ignore_ascii_case(group) => {
+            Ok(Some(v))
+        }
+        Ok(_) | Err(VaultError::VaultNotFound(_) | VaultError::BadParameter(_)) => Ok(None),
+        Err(other) => Err(vault_error(other)),
+    }
+}
+
+/// Dispatches a `Microsoft.KeyVault` request (authorized and audited by the ARM gate).
 pub async fn handle(
     state: &AppState,
     request: &RequestHead,
     body: Body,
     route: ArmRoute,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
     require(request.uri(), "Microsoft.KeyVault", KEY_VAULT_VERSIONS)?;
-    let subscription = match &route {
-        ArmRoute::ListVaults { subscription, .. }
-        | ArmRoute::Vault { subscription, .. }
-        | ArmRoute::VaultAccessPolicies { subscription, .. }
-        | ArmRoute::ListDeletedVaults { subscription }
-        | ArmRoute::DeletedVault { subscription, .. }
-        | ArmRoute::PurgeDeletedVault { subscription, .. }
-        | ArmRoute::CheckVaultName { subscription } => subscription.clone(),
-        _ => {
-            return Err(ApiError::no_route(
-                request.method().as_str(),
-                request.uri().path(),
-            ));
-        }
-    };
-    let (caller, sub) = caller_for_subscription(state, request, &subscription).await?;
-    let mut event = AuditEvent {
-        caller: caller.principal.object_id.to_string(),
-        ..AuditEvent::default()
-    };
-    let result = dispatch(state, request, body, route, &caller, &sub, &mut event).await;
-    event.result = match &result {
-        Ok(r) => r.status().as_u16().to_string(),
-        Err(e) => format!("{} {}", e.status().as_u16(), e.code()),
-    };
-    state.audit().append(event).await?;
-    result
-}
-
-async fn dispatch(
-    state: &AppState,
-    request: &RequestHead,
-    body: Body,
-    route: ArmRoute,
-    caller: &AuthenticatedPrincipal,
-    sub: &Subscription,
-    event: &mut AuditEvent,
-) -> Result<Response, ApiError> {
+    let sub = grant.sub()?;
     let vaults = state.vaults();
-    let sub_scope = format!("/subscriptions/{}", sub.id);
     match route {
         ArmRoute::ListVaults { resource_group, .. } => {
-            event.operation = "VaultList".into();
-            let scope = super::list_scope(sub.id, resource_group.as_deref());
-            authorize(state, caller, &scope, READ).await?;
             let list = vaults
                 .list_vaults(sub.id, resource_group.as_deref())
                 .await
@@ -241,37 +210,21 @@ async fn dispatch(
             op,
             ..
         } => {
-            event.vault = Some(name.to_ascii_lowercase());
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults/{name}"
-            );
-            let in_group = |v: &Vault| {
-                v.subscription_id == sub.id
-                    && v.resource_group.eq_ignore_ascii_case(&resource_group)
-            };
+            let existing = vault_in_group(state, sub, &resource_group, &name).await?;
             match op {
-                ResourceOp::Get | ResourceOp::Head => {
-                    event.operation = "VaultGet".into();
-                    authorize(state, caller, &resource_id, READ).await?;
-                    match vaults.vault(&name).await {
-                        Ok(v) if in_group(&v) => Ok(json(StatusCode::OK, vault_json(state, &v))),
-                        _ => Err(not_found(&name, &resource_group)),
-                    }
-                }
+                ResourceOp::Get | ResourceOp::Head => match existing {
+                    Some(v) => Ok(json(StatusCode::OK, vault_json(state, &v))),
+                    None => Err(not_found(&name, &resource_group)),
+                },
                 ResourceOp::Put | ResourceOp::Patch => {
-                    event.operation = if op == ResourceOp::Put {
-                        "VaultPut"
-                    } else {
-                        "VaultPatch"
-                    }
-                    .into();
-                    authorize(state, caller, &resource_id, WRITE).await?;
                     let rg = state
                         .identity()
                         .resource_group(sub.id, &resource_group)
                         .await?;
                     let body: VaultBody = json_body(state, body).await?;
-                    let existing = vaults.vault(&name).await.ok().filter(in_group);
+                    if let Some(tags) = &body.tags {
+                        super::limits::check_tags(tags)?;
+                    }
                     if op == ResourceOp::Patch && existing.is_none() {
                         return Err(not_found(&name, &resource_group));
                     }
@@ -286,17 +239,13 @@ async fn dispatch(
                     };
                     Ok(json(status, vault_json(state, &vault)))
                 }
-                ResourceOp::Delete => {
-                    event.operation = "VaultDelete".into();
-                    authorize(state, caller, &resource_id, DELETE).await?;
-                    match vaults.vault(&name).await {
-                        Ok(v) if in_group(&v) => {
-                            vaults.delete_vault(&name).await.map_err(vault_error)?;
-                            Ok(crate::http::empty(StatusCode::OK))
-                        }
-                        _ => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+                ResourceOp::Delete => match existing {
+                    Some(_) => {
+                        vaults.delete_vault(&name).await.map_err(vault_error)?;
+                        Ok(crate::http::empty(StatusCode::OK))
                     }
-                }
+                    None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+                },
             }
         }
         ArmRoute::VaultAccessPolicies {
@@ -305,12 +254,6 @@ async fn dispatch(
             kind,
             ..
         } => {
-            event.operation = "VaultAccessPolicyUpdate".into();
-            event.vault = Some(name.to_ascii_lowercase());
-            let resource_id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults/{name}"
-            );
-            authorize(state, caller, &resource_id, POLICY_WRITE).await?;
             let operation = match kind.to_ascii_lowercase().as_str() {
                 "add" => PolicyOperation::Add,
                 "remove" => PolicyOperation::Remove,
@@ -324,11 +267,11 @@ async fn dispatch(
                     ));
                 }
             };
-            match vaults.vault(&name).await {
-                Ok(v)
-                    if v.subscription_id == sub.id
-                        && v.resource_group.eq_ignore_ascii_case(&resource_group) => {}
-                _ => return Err(not_found(&name, &resource_group)),
+            if vault_in_group(state, sub, &resource_group, &name)
+                .await?
+                .is_none()
+            {
+                return Err(not_found(&name, &resource_group));
             }
             let body: PoliciesBody = json_body(state, body).await?;
             let vault = vaults
@@ -345,8 +288,6 @@ async fn dispatch(
             ))
         }
         ArmRoute::ListDeletedVaults { .. } => {
-            event.operation = "DeletedVaultList".into();
-            authorize(state, caller, &sub_scope, DELETED_READ).await?;
             let list = vaults
                 .list_deleted_vaults(sub.id)
                 .await
@@ -354,30 +295,18 @@ async fn dispatch(
             let value: Vec<Value> = list.iter().map(deleted_json).collect();
             Ok(json(StatusCode::OK, json!({ "value": value })))
         }
-        ArmRoute::DeletedVault { name, .. } => {
-            event.operation = "DeletedVaultGet".into();
-            event.vault = Some(name.to_ascii_lowercase());
-            authorize(state, caller, &sub_scope, DELETED_READ).await?;
-            match vaults.deleted_vault(&name).await {
-                Ok(d) if d.vault.subscription_id == sub.id => {
-                    Ok(json(StatusCode::OK, deleted_json(&d)))
-                }
-                _ => Err(deleted_not_found(&name)),
-            }
-        }
+        ArmRoute::DeletedVault { name, .. } => match deleted_in(state, sub, &name).await? {
+            Some(d) => Ok(json(StatusCode::OK, deleted_json(&d))),
+            None => Err(deleted_not_found(&name)),
+        },
         ArmRoute::PurgeDeletedVault { name, .. } => {
-            event.operation = "DeletedVaultPurge".into();
-            event.vault = Some(name.to_ascii_lowercase());
-            authorize(state, caller, &sub_scope, PURGE).await?;
-            match vaults.deleted_vault(&name).await {
-                Ok(d) if d.vault.subscription_id == sub.id => {}
-                _ => return Err(deleted_not_found(&name)),
+            if deleted_in(state, sub, &name).await?.is_none() {
+                return Err(deleted_not_found(&name));
             }
             vaults.purge_vault(&name).await.map_err(vault_error)?;
             Ok(crate::http::empty(StatusCode::OK))
         }
         ArmRoute::CheckVaultName { .. } => {
-            event.operation = "VaultCheckName".into();
             #[derive(Deserialize)]
             struct NameBody {
                 name: String,
@@ -388,8 +317,8 @@ async fn dispatch(
                     json!({ "nameAvailable": false, "reason": "AccountNameInvalid", "message": e.to_string() })
                 }
                 Ok(()) => {
-                    let taken = vaults.vault(&body.name).await.is_ok()
-                        || vaults.deleted_vault(&body.name).await.is_ok();
+                    let taken = exists(vaults.vault(&body.name).await)?
+                        || exists(vaults.deleted_vault(&body.name).await)?;
                     if taken {
                         json!({ "nameAvailable": false, "reason": "AlreadyExists", "message": format!("The vault name '{}' is already in use.", body.name) })
                     } else {
@@ -403,6 +332,28 @@ async fn dispatch(
             request.method().as_str(),
             request.uri().path(),
         )),
+    }
+}
+
+/// The deleted vault `name` if it was deleted from `sub` (deleted vaults of other
+/// subscriptions are answered as absent).
+async fn deleted_in(
+    state: &AppState,
+    sub: &Subscription,
+    name: &str,
+) -> Result<Option<DeletedVault>, ApiError> {
+    match state.vaults().deleted_vault(name).await {
+        Ok(d) if d.vault.subscription_id == sub.id => Ok(Some(d)),
+        other => exists(other).map(|_| None),
+    }
+}
+
+/// Whether a lookup found something; absence is `false`, store trouble an error.
+fn exists<T>(found: Result<T, VaultError>) -> Result<bool, ApiError> {
+    match found {
+        Ok(_) => Ok(true),
+        Err(VaultError::VaultNotFound(_) | VaultError::BadParameter(_)) => Ok(false),
+        Err(other) => Err(vault_error(other)),
     }
 }
 

@@ -13,13 +13,12 @@ use serde_json::{Value, json};
 
 use super::account_body::{IdentityBody, identity_kinds};
 use super::accounts::identity_json;
-use super::caller_for_subscription;
 use super::error::platform_error;
 use super::lro::with_operation;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::api_version::require;
-use crate::http::auth::authorize;
+use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
 
@@ -33,10 +32,6 @@ pub const ML_VERSIONS: &[&str] = &[
     "2025-06-01",
     "2025-09-01",
 ];
-
-const READ: &str = "Microsoft.MachineLearningServices/workspaces/read";
-const WRITE: &str = "Microsoft.MachineLearningServices/workspaces/write";
-const DELETE: &str = "Microsoft.MachineLearningServices/workspaces/delete";
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -201,29 +196,17 @@ pub async fn handle(
     request: &RequestHead,
     body: Body,
     route: ArmRoute,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
     require(
         request.uri(),
         "Microsoft.MachineLearningServices",
         ML_VERSIONS,
     )?;
-    let subscription = match &route {
-        ArmRoute::ListWorkspaces { subscription, .. }
-        | ArmRoute::Workspace { subscription, .. } => subscription.clone(),
-        _ => {
-            return Err(ApiError::no_route(
-                request.method().as_str(),
-                request.uri().path(),
-            ));
-        }
-    };
-    let (caller, sub) = caller_for_subscription(state, request, &subscription).await?;
+    let sub = grant.sub()?;
     let platform = state.platform();
-    let sub_scope = format!("/subscriptions/{}", sub.id);
     match route {
         ArmRoute::ListWorkspaces { resource_group, .. } => {
-            let scope = super::list_scope(sub.id, resource_group.as_deref());
-            authorize(state, &caller, &scope, READ).await?;
             let mut value = Vec::new();
             for ws in platform
                 .list_workspaces(sub.id, resource_group.as_deref())
@@ -240,14 +223,21 @@ pub async fn handle(
             op,
             ..
         } => {
-            let id = format!(
-                "{sub_scope}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
-            );
-            let existing = platform.account(&name).await.ok().filter(|a| {
-                a.workspace.is_some()
-                    && a.subscription_id == sub.id
-                    && a.resource_group.eq_ignore_ascii_case(&resource_group)
-            });
+            let existing = match platform.account(&name).await {
+                Ok(a)
+                    if a.workspace.is_some()
+                        && a.subscription_id == sub.id
+                        && a.resource_group.eq_ignore_ascii_case(&resource_group) =>
+                {
+                    Some(a)
+                }
+                Ok(_)
+                | Err(
+                    keyhold_platform::PlatformError::AccountNotFound(_)
+                    | keyhold_platform::PlatformError::InvalidRequest(_),
+                ) => None,
+                Err(other) => return Err(platform_error(other)),
+            };
             let not_found = || {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -259,12 +249,10 @@ pub async fn handle(
             };
             match op {
                 ResourceOp::Get | ResourceOp::Head => {
-                    authorize(state, &caller, &id, READ).await?;
                     let ws = existing.ok_or_else(not_found)?;
                     Ok(json(StatusCode::OK, workspace_json(state, &ws).await?))
                 }
                 ResourceOp::Put | ResourceOp::Patch => {
-                    authorize(state, &caller, &id, WRITE).await?;
                     state
                         .identity()
                         .resource_group(sub.id, &resource_group)
@@ -274,13 +262,22 @@ pub async fn handle(
                     }
                     let body: WorkspaceBody = json_body(state, body).await?;
                     let (encryption_enabled, cmk) = cmk_request(body.properties.encryption)?;
+                    let identity = body.identity.map(parse_identity).transpose()?;
+                    if let Some(identity) = &identity {
+                        super::accounts::authorize_identity_assignments(
+                            state,
+                            &grant.caller,
+                            &identity.user_assigned,
+                        )
+                        .await?;
+                    }
                     let spec = WorkspaceSpec {
                         subscription_id: sub.id,
                         tenant_id: sub.tenant_id,
                         resource_group: resource_group.clone(),
                         location: body.location,
                         kind: body.kind,
-                        identity: body.identity.map(parse_identity).transpose()?,
+                        identity,
                         cmk,
                         encryption_enabled,
                         service_side_cmk: body.properties.service_side_cmk,
@@ -298,22 +295,19 @@ pub async fn handle(
                         StatusCode::OK
                     };
                     let response = json(status, workspace_json(state, &ws).await?);
-                    with_operation(state, &sub, &ws.location, response).await
+                    with_operation(state, sub, &ws.location, response).await
                 }
-                ResourceOp::Delete => {
-                    authorize(state, &caller, &id, DELETE).await?;
-                    match existing {
-                        Some(ws) => {
-                            platform
-                                .delete_workspace(&ws)
-                                .await
-                                .map_err(platform_error)?;
-                            let response = crate::http::empty(StatusCode::ACCEPTED);
-                            with_operation(state, &sub, &ws.location, response).await
-                        }
-                        None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+                ResourceOp::Delete => match existing {
+                    Some(ws) => {
+                        platform
+                            .delete_workspace(&ws)
+                            .await
+                            .map_err(platform_error)?;
+                        let response = crate::http::empty(StatusCode::ACCEPTED);
+                        with_operation(state, sub, &ws.location, response).await
                     }
-                }
+                    None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+                },
             }
         }
         _ => Err(ApiError::no_route(

@@ -25,6 +25,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_KEY_CHECK_INTERVAL_SECS", "key_check_interval_secs"),
     ("KEYHOLD_MAX_FILE_BYTES", "max_file_bytes"),
     ("KEYHOLD_VAULT_CA_FILE", "vault_ca_file"),
+    ("KEYHOLD_REMOTE_VAULT_HOSTS", "remote_vault_hosts"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
     ("KEYHOLD_TRAINER_COMMAND", "trainer_command"),
@@ -99,6 +100,10 @@ impl ConfigLayer {
                         })?)
                 }
                 "vault_ca_file" => layer.vault_ca_file = Some(PathBuf::from(value)),
+                "remote_vault_hosts" => {
+                    layer.remote_vault_hosts =
+                        Some(value.split(',').map(|h| h.trim().to_owned()).collect())
+                }
                 "trainer_command" => {
                     layer.trainer_command =
                         Some(value.split_whitespace().map(str::to_owned).collect())

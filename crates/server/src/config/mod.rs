@@ -67,6 +67,9 @@ pub struct ConfigLayer {
     pub max_file_bytes: Option<u64>,
     /// Extra CA certificates (PEM) trusted for remote vault hosts.
     pub vault_ca_file: Option<PathBuf>,
+    /// Remote vault hosts accounts may use (`host[:port]` or `*.suffix[:port]`); without an
+    /// entry, only this keyhold's own vaults.
+    pub remote_vault_hosts: Option<Vec<String>>,
     /// Token audience of the management plane.
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
@@ -186,6 +189,8 @@ pub struct Config {
     pub max_file_bytes: u64,
     /// Extra CA certificates trusted for remote vault hosts.
     pub vault_ca_file: Option<PathBuf>,
+    /// Remote vault hosts accounts may use.
+    pub remote_vault_hosts: Vec<crate::remote_vaults::RemoteVaultHost>,
     /// Token audience of the management plane (no trailing slash).
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
@@ -272,6 +277,7 @@ impl ConfigLayer {
                 .or(self.key_check_interval_secs),
             max_file_bytes: higher.max_file_bytes.or(self.max_file_bytes),
             vault_ca_file: higher.vault_ca_file.or(self.vault_ca_file),
+            remote_vault_hosts: higher.remote_vault_hosts.or(self.remote_vault_hosts),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
@@ -316,6 +322,20 @@ impl Config {
                 reason: "must not be empty".into(),
             });
         }
+        let remote_vault_hosts = layer
+            .remote_vault_hosts
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| {
+                crate::remote_vaults::RemoteVaultHost::parse(e).map_err(|reason| {
+                    ConfigError::Invalid {
+                        setting: "remote_vault_hosts",
+                        reason,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let store = parse_store(layer.store.as_deref())?;
         let blob = parse_blob(layer.blob.as_deref(), &data_dir)?;
         let vault_domain = validate_domain(
@@ -469,6 +489,7 @@ impl Config {
             key_check_interval_secs,
             max_file_bytes,
             vault_ca_file: layer.vault_ca_file,
+            remote_vault_hosts,
             management_audience,
             ai_audience,
             trusted_issuers,

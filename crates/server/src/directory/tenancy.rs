@@ -1,6 +1,9 @@
 //! Tenants and subscriptions on the directory API, and moving a subscription to another
 //! tenant (what Azure calls transferring a subscription to another Entra directory).
 //!
+//! The route table (`routes.rs`) declares who may call each of these; the handlers here
+//! run after the gate.
+//!
 //! - `GET|POST /keyhold/v1/tenants`: list, or create a tenant with its own administrator
 //!   (answered once with the administrator's client secret). Needs
 //!   `Keyhold.Directory/tenants/*` at the directory root `/`.
@@ -18,18 +21,18 @@
 //! the subscription still answers to its old tenant.
 
 use axum::body::Body;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use keyhold_identity::{Subscription, tenant_scope};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::caller::{directory_caller, method_not_allowed};
 use crate::arm::error::vault_error;
 use crate::http::ApiError;
-use crate::http::auth::{Api, authenticate, authorize, challenge};
-use crate::http::{RequestHead, json, json_body};
+use crate::http::auth::{Api, authorize, challenge};
+use crate::http::authz::Grant;
+use crate::http::{json, json_body};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -62,77 +65,67 @@ fn subscription_json(s: &Subscription) -> Value {
     })
 }
 
-/// `GET|POST /keyhold/v1/tenants`.
-pub async fn tenants(
-    state: &AppState,
-    request: &RequestHead,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let identity = state.identity();
-    match *request.method() {
-        Method::GET => {
-            directory_caller(state, request, None, "Keyhold.Directory/tenants/read").await?;
-            let list: Vec<Value> = identity
-                .list_tenants()
-                .await?
-                .iter()
-                .map(|t| json!({ "tenantId": t.id, "displayName": t.display_name }))
-                .collect();
-            Ok(json(StatusCode::OK, json!({ "value": list })))
-        }
-        Method::POST => {
-            directory_caller(state, request, None, "Keyhold.Directory/tenants/write").await?;
-            let body: TenantBody = json_body(state, body).await?;
-            let (tenant, admin, secret) = identity
-                .create_tenant_with_admin(&body.display_name)
-                .await?;
-            Ok(json(
-                StatusCode::CREATED,
-                json!({
-                    "tenantId": tenant.id,
-                    "displayName": tenant.display_name,
-                    "authority": format!("{}/{}", state.service_url(), tenant.id),
-                    "admin": {
-                        "objectId": admin.object_id,
-                        "appId": admin.client_id,
-                        "clientSecret": secret.expose_secret(),
-                        "scope": tenant_scope(tenant.id),
-                    },
-                }),
-            ))
-        }
-        _ => Err(method_not_allowed(request, "GET, POST")),
-    }
+/// `GET /keyhold/v1/tenants` (the operator's view: every tenant).
+pub async fn list_tenants(state: &AppState) -> Result<Response, ApiError> {
+    let list: Vec<Value> = state
+        .identity()
+        .list_tenants()
+        .await?
+        .iter()
+        .map(|t| json!({ "tenantId": t.id, "displayName": t.display_name }))
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "value": list })))
 }
 
-/// `GET|POST /keyhold/v1/tenants/{t}/subscriptions`.
-pub async fn subscriptions(
+/// `POST /keyhold/v1/tenants`: a new tenant and its administrator, whose secret is answered
+/// once.
+pub async fn create_tenant(state: &AppState, body: Body) -> Result<Response, ApiError> {
+    let body: TenantBody = json_body(state, body).await?;
+    let (tenant, admin, secret) = state
+        .identity()
+        .create_tenant_with_admin(&body.display_name)
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        json!({
+            "tenantId": tenant.id,
+            "displayName": tenant.display_name,
+            "authority": format!("{}/{}", state.service_url(), tenant.id),
+            "admin": {
+                "objectId": admin.object_id,
+                "appId": admin.client_id,
+                "clientSecret": secret.expose_secret(),
+                "scope": tenant_scope(tenant.id),
+            },
+        }),
+    ))
+}
+
+/// `GET /keyhold/v1/tenants/{t}/subscriptions` (the gate checked `t` is the caller's tenant).
+pub async fn list_subscriptions(state: &AppState, tenant: Uuid) -> Result<Response, ApiError> {
+    let list: Vec<Value> = state
+        .identity()
+        .list_subscriptions(tenant)
+        .await?
+        .iter()
+        .map(subscription_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "value": list })))
+}
+
+/// `POST /keyhold/v1/tenants/{t}/subscriptions`: a new subscription owned by the caller (or
+/// by `ownerObjectId`, a principal of the same tenant).
+pub async fn create_subscription(
     state: &AppState,
-    request: &RequestHead,
     body: Body,
-    tenant: &str,
+    grant: &Grant,
 ) -> Result<Response, ApiError> {
-    let identity = state.identity();
-    let action = match *request.method() {
-        Method::GET => "Keyhold.Directory/subscriptions/read",
-        Method::POST => "Keyhold.Directory/subscriptions/write",
-        _ => return Err(method_not_allowed(request, "GET, POST")),
-    };
-    let caller = directory_caller(state, request, Some(tenant), action).await?;
-    let tenant = identity.tenant_by_segment(tenant).await?;
-    if *request.method() == Method::GET {
-        let list: Vec<Value> = identity
-            .list_subscriptions(tenant.id)
-            .await?
-            .iter()
-            .map(subscription_json)
-            .collect();
-        return Ok(json(StatusCode::OK, json!({ "value": list })));
-    }
+    let caller = &grant.caller;
     let body: SubscriptionBody = json_body(state, body).await?;
     let owner = body.owner_object_id.unwrap_or(caller.principal.object_id);
-    let subscription = identity
-        .create_owned_subscription(tenant.id, &body.display_name, owner)
+    let subscription = state
+        .identity()
+        .create_owned_subscription(caller.principal.tenant_id, &body.display_name, owner)
         .await?;
     Ok(json(StatusCode::CREATED, subscription_json(&subscription)))
 }
@@ -140,15 +133,12 @@ pub async fn subscriptions(
 /// `POST /keyhold/v1/subscriptions/{s}/changeTenant`.
 pub async fn change_tenant(
     state: &AppState,
-    request: &RequestHead,
     body: Body,
+    grant: &Grant,
     subscription: &str,
 ) -> Result<Response, ApiError> {
-    if *request.method() != Method::POST {
-        return Err(method_not_allowed(request, "POST"));
-    }
     let identity = state.identity();
-    let caller = authenticate(state, request.headers(), Api::Management, None).await?;
+    let caller = &grant.caller;
     let sub = identity.subscription(subscription).await?;
     let body: MoveBody = json_body(state, body).await?;
     // A repeated request after the subscription arrived comes from the new tenant.
@@ -168,7 +158,7 @@ pub async fn change_tenant(
     let scope = format!("/subscriptions/{}", sub.id);
     authorize(
         state,
-        &caller,
+        caller,
         &scope,
         "Keyhold.Directory/subscriptions/changeTenant/action",
     )
@@ -176,7 +166,7 @@ pub async fn change_tenant(
     let target = identity.tenant(body.target_tenant_id).await?;
     authorize(
         state,
-        &caller,
+        caller,
         &tenant_scope(target.id),
         "Keyhold.Directory/subscriptions/write",
     )

@@ -50,8 +50,21 @@ impl Api {
 
     /// Every audience a token for this API may carry.
     pub fn accepted_audiences(self, state: &AppState) -> Vec<String> {
-        let main = self.audience(state);
-        let challenge = self.challenge_resource(state);
+        self.accepted_audiences_for(state.config(), state.public_port())
+    }
+
+    /// [`Api::accepted_audiences`] from the configuration and public port (before the state
+    /// exists).
+    pub fn accepted_audiences_for(self, config: &crate::config::Config, port: u16) -> Vec<String> {
+        let main = match self {
+            Api::Management => config.management_audience.clone(),
+            Api::Vault => config.vault_audience(),
+            Api::Ai => config.ai_audience.clone(),
+        };
+        let challenge = match self {
+            Api::Vault => vault_audience_with_port(&main, port),
+            _ => main.clone(),
+        };
         if challenge == main {
             vec![main]
         } else {

@@ -178,8 +178,13 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %err, "store unavailable");
                 ApiError::unavailable("storage is temporarily unavailable; retry", 1)
             }
+            // Record keys are built from names and ids in requests: one the store cannot
+            // hold (over 1 KiB, or with a NUL) is the request's fault, not an internal error.
+            StoreError::InvalidKey(_) => ApiError::bad_request(
+                "InvalidParameter",
+                "a name or id in the request is too long (at most 1024 bytes) or contains a NUL character",
+            ),
             StoreError::NotFound(_)
-            | StoreError::InvalidKey(_)
             | StoreError::Corrupt(_)
             | StoreError::Decode(_)
             | StoreError::Io(_)

@@ -3,8 +3,8 @@
 //! management calls. Nothing in this module imports an API module.
 
 pub mod api_version;
-pub mod audit_trail;
 pub mod auth;
+pub mod authz;
 pub mod error;
 pub mod request;
 pub mod response;

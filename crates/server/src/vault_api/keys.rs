@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyhold_crypto::Jwk;
-use keyhold_vault::{AuditEvent, CreateKey, KeyPermission, KeyUpdate, OpRequest, OpResult, Vault};
+use keyhold_vault::{AuditEvent, CreateKey, KeyUpdate, OpRequest, OpResult, Vault};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -72,36 +72,6 @@ pub fn key_name(route: &VaultRoute) -> Option<&str> {
         | VaultRoute::ListDeletedKeys
         | VaultRoute::RandomBytes => None,
     }
-}
-
-/// The key permission a route needs (`None`: any authenticated caller of the vault's tenant).
-pub fn permission(route: &VaultRoute) -> Option<KeyPermission> {
-    Some(match route {
-        VaultRoute::ListKeys | VaultRoute::ListVersions { .. } | VaultRoute::ListDeletedKeys => {
-            KeyPermission::List
-        }
-        VaultRoute::GetKey { .. } | VaultRoute::GetDeletedKey { .. } => KeyPermission::Get,
-        VaultRoute::CreateKey { .. } => KeyPermission::Create,
-        VaultRoute::ImportKey { .. } => KeyPermission::Import,
-        VaultRoute::UpdateKey { .. } => KeyPermission::Update,
-        VaultRoute::DeleteKey { .. } => KeyPermission::Delete,
-        VaultRoute::Backup { .. } => KeyPermission::Backup,
-        VaultRoute::Restore => KeyPermission::Restore,
-        VaultRoute::Rotate { .. } => KeyPermission::Rotate,
-        VaultRoute::GetRotationPolicy { .. } => KeyPermission::GetRotationPolicy,
-        VaultRoute::SetRotationPolicy { .. } => KeyPermission::SetRotationPolicy,
-        VaultRoute::PurgeDeletedKey { .. } => KeyPermission::Purge,
-        VaultRoute::RecoverDeletedKey { .. } => KeyPermission::Recover,
-        VaultRoute::Operation { operation, .. } => match operation {
-            KeyOperation::Encrypt => KeyPermission::Encrypt,
-            KeyOperation::Decrypt => KeyPermission::Decrypt,
-            KeyOperation::WrapKey => KeyPermission::WrapKey,
-            KeyOperation::UnwrapKey => KeyPermission::UnwrapKey,
-            KeyOperation::Sign => KeyPermission::Sign,
-            KeyOperation::Verify => KeyPermission::Verify,
-        },
-        VaultRoute::RandomBytes => return None,
-    })
 }
 
 #[derive(Deserialize, Default)]

@@ -7,8 +7,8 @@
 //!    challenge `authorization="https://localhost:{port}/{tenant}", resource="https://{vault-domain}"`
 //!    otherwise — the SDKs' challenge-resource check passes because the vault host ends with
 //!    the resource's host);
-//! 3. the firewall admits the client address (or the caller is one of keyhold's own managed
-//!    identities and the vault lets trusted services bypass);
+//! 3. the firewall admits the client address (or the call is keyhold's own, made in process
+//!    on behalf of an account's managed identity, and the vault lets trusted services bypass);
 //! 4. the caller holds the operation's key permission: through an access policy for its
 //!    object id, or, on RBAC vaults, through a role assignment with the matching data action.
 //!
@@ -32,6 +32,7 @@ use crate::http::ApiError;
 use crate::http::RequestHead;
 use crate::http::api_version::require;
 use crate::http::auth::{Api, authenticate};
+use crate::http::authz::Access;
 use crate::state::AppState;
 use crate::vault_api::routes::VaultRoute;
 
@@ -93,7 +94,12 @@ pub async fn handle(
             client_ip,
         };
         check_firewall(&vault, &caller)?;
-        check_permission(state, &vault, &caller, keys::permission(&route)).await?;
+        let Access::VaultKeys(permission) = route.access() else {
+            return Err(ApiError::internal(
+                &"a vault route declared a non-vault permission",
+            ));
+        };
+        check_permission(state, &vault, &caller, permission).await?;
         keys::handle(state, &vault, route, &head, body, &mut event).await
     }
     .await;
@@ -123,10 +129,15 @@ pub(crate) async fn body_json<T: serde::de::DeserializeOwned>(body: Body) -> Res
 }
 
 fn check_firewall(vault: &Vault, caller: &Caller) -> Result<(), ApiError> {
-    let trusted = matches!(
-        caller.principal.principal.kind,
-        PrincipalKind::SystemAssigned { .. } | PrincipalKind::UserAssigned { .. }
-    );
+    // Trusted services are keyhold's own in-process calls on behalf of an account's managed
+    // identity (their tokens carry the service marker, which no token endpoint issues). A
+    // workload holding a managed identity's token from the identity endpoint is a client
+    // like any other and must pass the firewall.
+    let trusted = caller.principal.claims.keyhold_service
+        && matches!(
+            caller.principal.principal.kind,
+            PrincipalKind::SystemAssigned { .. } | PrincipalKind::UserAssigned { .. }
+        );
     let ip = caller
         .client_ip
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
@@ -148,11 +159,8 @@ async fn check_permission(
     state: &AppState,
     vault: &Vault,
     caller: &Caller,
-    permission: Option<KeyPermission>,
+    permission: KeyPermission,
 ) -> Result<(), ApiError> {
-    let Some(permission) = permission else {
-        return Ok(());
-    };
     let principal = &caller.principal.principal;
     let allowed = if vault.rbac_authorization {
         state

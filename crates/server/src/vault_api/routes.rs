@@ -8,7 +8,10 @@
 
 use axum::http::Method;
 
+use keyhold_vault::KeyPermission;
+
 use crate::http::RouteError;
+use crate::http::authz::Access;
 
 /// A key operation on one key version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +255,83 @@ fn operation(method: &Method, name: String, version: Option<String>, op: &str) -
     )
 }
 
+crate::route_kinds! {
+    /// One kind per [`VaultRoute`] variant (each key operation its own).
+    pub enum VaultRouteKind {
+        ListKeys, CreateKey, ImportKey, GetKey, UpdateKey, DeleteKey, ListVersions, Backup,
+        Restore, Rotate, GetRotationPolicy, SetRotationPolicy, Encrypt, Decrypt, WrapKey,
+        UnwrapKey, Sign, Verify, ListDeletedKeys, GetDeletedKey, PurgeDeletedKey,
+        RecoverDeletedKey, RandomBytes,
+    }
+}
+
+impl VaultRoute {
+    /// The route's kind.
+    pub fn kind(&self) -> VaultRouteKind {
+        use VaultRouteKind as K;
+        match self {
+            VaultRoute::ListKeys => K::ListKeys,
+            VaultRoute::CreateKey { .. } => K::CreateKey,
+            VaultRoute::ImportKey { .. } => K::ImportKey,
+            VaultRoute::GetKey { .. } => K::GetKey,
+            VaultRoute::UpdateKey { .. } => K::UpdateKey,
+            VaultRoute::DeleteKey { .. } => K::DeleteKey,
+            VaultRoute::ListVersions { .. } => K::ListVersions,
+            VaultRoute::Backup { .. } => K::Backup,
+            VaultRoute::Restore => K::Restore,
+            VaultRoute::Rotate { .. } => K::Rotate,
+            VaultRoute::GetRotationPolicy { .. } => K::GetRotationPolicy,
+            VaultRoute::SetRotationPolicy { .. } => K::SetRotationPolicy,
+            VaultRoute::Operation { operation, .. } => match operation {
+                KeyOperation::Encrypt => K::Encrypt,
+                KeyOperation::Decrypt => K::Decrypt,
+                KeyOperation::WrapKey => K::WrapKey,
+                KeyOperation::UnwrapKey => K::UnwrapKey,
+                KeyOperation::Sign => K::Sign,
+                KeyOperation::Verify => K::Verify,
+            },
+            VaultRoute::ListDeletedKeys => K::ListDeletedKeys,
+            VaultRoute::GetDeletedKey { .. } => K::GetDeletedKey,
+            VaultRoute::PurgeDeletedKey { .. } => K::PurgeDeletedKey,
+            VaultRoute::RecoverDeletedKey { .. } => K::RecoverDeletedKey,
+            VaultRoute::RandomBytes => K::RandomBytes,
+        }
+    }
+
+    /// The key permission the route needs on the host's vault. Random bytes need `get`: they
+    /// are no secret of the vault's, but an endpoint that answers anyone with a token would
+    /// be a free CPU and entropy service for every workload of every tenant.
+    pub fn access(&self) -> Access {
+        Access::VaultKeys(match self {
+            VaultRoute::ListKeys
+            | VaultRoute::ListVersions { .. }
+            | VaultRoute::ListDeletedKeys => KeyPermission::List,
+            VaultRoute::GetKey { .. }
+            | VaultRoute::GetDeletedKey { .. }
+            | VaultRoute::RandomBytes => KeyPermission::Get,
+            VaultRoute::CreateKey { .. } => KeyPermission::Create,
+            VaultRoute::ImportKey { .. } => KeyPermission::Import,
+            VaultRoute::UpdateKey { .. } => KeyPermission::Update,
+            VaultRoute::DeleteKey { .. } => KeyPermission::Delete,
+            VaultRoute::Backup { .. } => KeyPermission::Backup,
+            VaultRoute::Restore => KeyPermission::Restore,
+            VaultRoute::Rotate { .. } => KeyPermission::Rotate,
+            VaultRoute::GetRotationPolicy { .. } => KeyPermission::GetRotationPolicy,
+            VaultRoute::SetRotationPolicy { .. } => KeyPermission::SetRotationPolicy,
+            VaultRoute::PurgeDeletedKey { .. } => KeyPermission::Purge,
+            VaultRoute::RecoverDeletedKey { .. } => KeyPermission::Recover,
+            VaultRoute::Operation { operation, .. } => match operation {
+                KeyOperation::Encrypt => KeyPermission::Encrypt,
+                KeyOperation::Decrypt => KeyPermission::Decrypt,
+                KeyOperation::WrapKey => KeyPermission::WrapKey,
+                KeyOperation::UnwrapKey => KeyPermission::UnwrapKey,
+                KeyOperation::Sign => KeyPermission::Sign,
+                KeyOperation::Verify => KeyPermission::Verify,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +516,63 @@ mod tests {
         for (method, path, expected) in rows {
             assert_eq!(run(method.clone(), &path), expected, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn every_vault_route_kind_declares_its_key_permission() {
+        use KeyPermission as P;
+        let v = "0123456789abcdef0123456789abcdef";
+        let rows: Vec<(Method, String, KeyPermission)> = vec![
+            (Method::GET, "/keys".into(), P::List),
+            (Method::POST, "/keys/k/create".into(), P::Create),
+            (Method::PUT, "/keys/k".into(), P::Import),
+            (Method::GET, format!("/keys/k/{v}"), P::Get),
+            (Method::PATCH, "/keys/k".into(), P::Update),
+            (Method::DELETE, "/keys/k".into(), P::Delete),
+            (Method::GET, "/keys/k/versions".into(), P::List),
+            (Method::POST, "/keys/k/backup".into(), P::Backup),
+            (Method::POST, "/keys/restore".into(), P::Restore),
+            (Method::POST, "/keys/k/rotate".into(), P::Rotate),
+            (
+                Method::GET,
+                "/keys/k/rotationpolicy".into(),
+                P::GetRotationPolicy,
+            ),
+            (
+                Method::PUT,
+                "/keys/k/rotationpolicy".into(),
+                P::SetRotationPolicy,
+            ),
+            (Method::POST, format!("/keys/k/{v}/encrypt"), P::Encrypt),
+            (Method::POST, "/keys/k/decrypt".into(), P::Decrypt),
+            (Method::POST, "/keys/k/wrapkey".into(), P::WrapKey),
+            (Method::POST, "/keys/k/unwrapKey".into(), P::UnwrapKey),
+            (Method::POST, "/keys/k/sign".into(), P::Sign),
+            (Method::POST, "/keys/k/verify".into(), P::Verify),
+            (Method::GET, "/deletedkeys".into(), P::List),
+            (Method::GET, "/deletedkeys/k".into(), P::Get),
+            (Method::DELETE, "/deletedkeys/k".into(), P::Purge),
+            (Method::POST, "/deletedkeys/k/recover".into(), P::Recover),
+            (Method::POST, "/rng".into(), P::Get),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (method, path, permission) in rows {
+            let route = run(method.clone(), &path).unwrap();
+            seen.insert(route.kind());
+            assert_eq!(
+                route.access(),
+                Access::VaultKeys(permission),
+                "{method} {path}"
+            );
+        }
+        let missing: Vec<&str> = VaultRouteKind::ALL
+            .iter()
+            .filter(|k| !seen.contains(k))
+            .map(|k| k.name())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "vault routes without a row: {missing:?}"
+        );
     }
 }
