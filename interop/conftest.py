@@ -200,7 +200,8 @@ def start_keyhold(data_dir: pathlib.Path, *extra: str, env: dict | None = None,
 def keyhold():
     """One server for the whole session; tests isolate themselves by resource names."""
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="keyhold-interop-"))
-    server = start_keyhold(tmp / "data")
+    # One remote vault host is allowed (it does not resolve: the unreachable-vault case).
+    server = start_keyhold(tmp / "data", "--remote-vault-host", "kv.example.invalid")
     os.environ["REQUESTS_CA_BUNDLE"] = server.ca
     os.environ["SSL_CERT_FILE"] = server.ca
     yield server

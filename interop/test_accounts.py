@@ -224,7 +224,10 @@ def test_vault_rules(keyhold, cmk_vault):
     refused(set_encryption(keyhold, "acct-vaults", cmk(keyhold, "ai-kv-east", "cmk")), "CmkVaultRegionMismatch")
     # Vault URIs that resolve to no vault.
     refused(set_encryption(keyhold, "acct-vaults", cmk(keyhold, "no-such-kv", "cmk")), "InvalidKeyVaultUri")
-    # A remote vault host that does not resolve: a clear error, nothing changed.
+    # A host the operator did not allow: refused without a connection, nothing changed.
+    refused(set_encryption(keyhold, "acct-vaults", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+        "keyVaultUri": "https://kv.not-allowed.invalid/", "keyName": "cmk"}}), "InvalidKeyVaultUri")
+    # An allowed remote vault host that does not resolve: a clear error, nothing changed.
     unreachable = set_encryption(keyhold, "acct-vaults", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
         "keyVaultUri": "https://kv.example.invalid/", "keyName": "cmk"}})
     assert unreachable.status_code == 502, unreachable.text
@@ -416,11 +419,14 @@ def test_foundry_projects_with_the_sdk(keyhold, cmk_vault):
     assert response.status_code == 400, response.text
 
 
-def test_a_vault_that_times_out_leaves_the_setting_unchanged(keyhold, cmk_vault):
-    """A vault host that accepts connections but never answers: a clear 502 after the timeout,
-    and the account keeps its previous encryption."""
+def test_a_vault_that_times_out_leaves_the_setting_unchanged(tmp_path):
+    """An allowed remote vault host that accepts connections but never answers: a clear 502
+    after the timeout, and the account keeps its previous encryption."""
+    import os
     import socket
     import threading
+
+    from conftest import start_keyhold
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -436,16 +442,23 @@ def test_a_vault_that_times_out_leaves_the_setting_unchanged(keyhold, cmk_vault)
                 continue
 
     threading.Thread(target=accept, daemon=True).start()
+    port = silent.getsockname()[1]
+    server = start_keyhold(tmp_path / "data", "--remote-vault-host", f"slow-kv.vault.silent.localhost:{port}")
+    saved = os.environ["REQUESTS_CA_BUNDLE"]
+    os.environ["REQUESTS_CA_BUNDLE"] = server.ca
     try:
-        put_account(keyhold, "acct-timeout")
+        create_resource_group(server, RG, LOCATION)
+        put_account(server, "acct-timeout")
         started = time.time()
-        response = set_encryption(keyhold, "acct-timeout", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
-            "keyVaultUri": f"https://slow-kv.vault.localhost:{silent.getsockname()[1]}/", "keyName": "cmk"}})
+        response = set_encryption(server, "acct-timeout", {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+            "keyVaultUri": f"https://slow-kv.vault.silent.localhost:{port}/", "keyName": "cmk"}})
         assert response.status_code == 502, response.text
         assert response.json()["error"]["code"] == "KeyVaultUnreachable"
         assert time.time() - started < 30
-        assert encryption_of(keyhold, "acct-timeout")["keySource"] == "Microsoft.CognitiveServices"
+        assert encryption_of(server, "acct-timeout")["keySource"] == "Microsoft.CognitiveServices"
     finally:
+        os.environ["REQUESTS_CA_BUNDLE"] = saved
+        server.stop()
         stop.set()
         for conn in held:
             conn.close()
