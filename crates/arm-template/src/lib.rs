@@ -1,0 +1,30 @@
+//! The ARM template language, as Azure Resource Manager's `Microsoft.Resources/deployments`
+//! runs it: template model, expression parser and evaluator, parameters, dependency graph,
+//! an async runner over a [`ResourceHost`], validate and what-if.
+//!
+//! No I/O happens here: every read and write of a resource goes through [`ResourceHost`], which
+//! the server implements over its providers.
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod context;
+mod error;
+mod eval;
+pub mod expr;
+mod functions;
+mod host;
+mod params;
+mod resource_id;
+mod secure;
+mod template;
+
+pub use context::{
+    Clock, DeploymentContext, EnvironmentInfo, FixedClock, ResourceGroupInfo, SystemClock,
+};
+pub use error::{ArmError, TemplateError};
+pub use functions::hash::{guid, unique_string};
+pub use host::{HostError, ResourceHost, status_name};
+pub use params::ParamType;
+pub use resource_id::{InvalidResourceId, ResourceId};
+pub use secure::{REDACTED, Redactor, SecureValue};
+pub use template::{Template, UserFunctions};
