@@ -137,6 +137,9 @@ pub(crate) struct Evaluator<'a> {
     pub refs: &'a dyn References,
     pub site: Site,
     pub loops: Loops,
+    /// Keep strings whose value depends on unavailable state as written (what-if) instead of
+    /// failing with [`EvalError::Unresolved`].
+    pub lenient: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -217,7 +220,10 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn string(&self, s: &str, path: &str) -> EvalResult {
         match classify(s) {
             Ok(TemplateString::Literal(l)) => Ok(Value::String(l)),
-            Ok(TemplateString::Expression(e)) => self.expr(&e).map_err(|err| at(err, path)),
+            Ok(TemplateString::Expression(e)) => match self.expr(&e) {
+                Err(EvalError::Unresolved) if self.lenient => Ok(Value::String(s.to_string())),
+                other => other.map_err(|err| at(err, path)),
+            },
             Err(p) => Err(EvalError::Template(TemplateError::ExpressionParse {
                 path: path.to_string(),
                 expression: s[1..s.len() - 1].to_string(),
@@ -290,6 +296,7 @@ impl<'a> Evaluator<'a> {
                     refs: self.refs,
                     site: self.site,
                     loops: self.loops.clone(),
+                    lenient: self.lenient,
                 };
                 inner
                     .loops

@@ -105,7 +105,7 @@ impl Bound {
 }
 
 /// Parameters and variables of one (possibly nested) template, fully evaluated.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Scope {
     /// By lower-cased name: declared name, type, value.
     pub params: BTreeMap<String, (String, ParamType, Bound)>,
@@ -294,6 +294,7 @@ impl Binder<'_> {
             refs: &NoReferences,
             site,
             loops: Loops::default(),
+            lenient: false,
         }
     }
 

@@ -427,6 +427,7 @@ impl UserFunctions {
             refs: ev.refs,
             site: Site::Function,
             loops: Loops::default(),
+            lenient: ev.lenient,
         };
         inner.value(&f.output, &f.path)
     }

@@ -12,6 +12,8 @@ mod strings;
 
 use serde_json::Value;
 
+pub(crate) use deployment::dotnet_date;
+
 use crate::error::TemplateError;
 use crate::eval::{EvalError, EvalResult, Evaluator, fail, type_name};
 
@@ -41,6 +43,24 @@ pub(crate) fn call(ev: &Evaluator<'_>, lower: &str, name: &str, args: Vec<Value>
         path: String::new(),
         name: name.to_string(),
     }))
+}
+
+/// Every built-in function name, lower-cased (what `validate` accepts statically).
+const KNOWN: &[&str] = &[
+    "if", "and", "or", "not", "equals", "true", "false", "null", "greater", "greaterorequals", "less",
+    "lessorequals", "concat", "tolower", "toupper", "trim", "replace", "split", "substring", "startswith",
+    "endswith", "indexof", "lastindexof", "padleft", "base64", "base64tostring", "createarray",
+    "createobject", "array", "length", "empty", "contains", "first", "last", "take", "skip", "union",
+    "intersection", "range", "items", "objectkeys", "coalesce", "add", "sub", "mul", "div", "mod", "min",
+    "max", "json", "string", "int", "bool", "uniquestring", "guid", "format", "parameters", "variables",
+    "resourcegroup", "subscription", "tenant", "deployment", "environment", "resourceid",
+    "subscriptionresourceid", "tenantresourceid", "extensionresourceid", "reference", "listkeys",
+    "utcnow", "copyindex",
+];
+
+/// Whether `name` is a built-in function (case-insensitive).
+pub(crate) fn is_known(name: &str) -> bool {
+    KNOWN.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Evaluated arguments of one call, with typed accessors that answer ARM's errors.
@@ -201,6 +221,7 @@ pub(crate) mod test_support {
                 resource: Some(("loop".into(), 2)),
                 properties: vec![],
             },
+            lenient: false,
         };
         let e = parse(text).map_err(|e| e.message)?;
         ev.expr(&e).map_err(|e| match e {
