@@ -49,7 +49,9 @@ pub(crate) fn check_mode(mode: &str) -> Result<DeploymentMode, TemplateError> {
     } else {
         Err(TemplateError::invalid(
             "properties.mode",
-            format!("The deployment mode '{mode}' is not valid. The supported modes are 'Incremental' and 'Complete'."),
+            format!(
+                "The deployment mode '{mode}' is not valid. The supported modes are 'Incremental' and 'Complete'."
+            ),
         ))
     }
 }
@@ -60,16 +62,27 @@ impl DeploymentRequest {
     pub fn new(template: Value, parameters: Value) -> Result<Self, TemplateError> {
         let parameters = match parameters {
             Value::Null => Map::new(),
-            Value::Object(mut m) if m.contains_key("$schema") || m.contains_key("contentVersion") => {
+            Value::Object(mut m)
+                if m.contains_key("$schema") || m.contains_key("contentVersion") =>
+            {
                 match m.remove("parameters") {
                     Some(Value::Object(p)) => p,
                     _ => Map::new(),
                 }
             }
             Value::Object(m) => m,
-            _ => return Err(TemplateError::invalid("properties.parameters", "The deployment parameters must be an object.")),
+            _ => {
+                return Err(TemplateError::invalid(
+                    "properties.parameters",
+                    "The deployment parameters must be an object.",
+                ));
+            }
         };
-        Ok(DeploymentRequest { template, parameters, mode: DeploymentMode::Incremental })
+        Ok(DeploymentRequest {
+            template,
+            parameters,
+            mode: DeploymentMode::Incremental,
+        })
     }
 
     /// Reads the `properties` of a deployment PUT body. `templateLink`, `parametersLink` and
@@ -88,10 +101,21 @@ impl DeploymentRequest {
             });
         }
         let Some(template) = properties.get("template").cloned() else {
-            return Err(TemplateError::invalid("properties.template", "The request content must have 'properties.template'."));
+            return Err(TemplateError::invalid(
+                "properties.template",
+                "The request content must have 'properties.template'.",
+            ));
         };
-        let mut request = DeploymentRequest::new(template, properties.get("parameters").cloned().unwrap_or(Value::Null))?;
-        request.mode = check_mode(properties.get("mode").and_then(Value::as_str).unwrap_or("Incremental"))?;
+        let mut request = DeploymentRequest::new(
+            template,
+            properties.get("parameters").cloned().unwrap_or(Value::Null),
+        )?;
+        request.mode = check_mode(
+            properties
+                .get("mode")
+                .and_then(Value::as_str)
+                .unwrap_or("Incremental"),
+        )?;
         Ok(request)
     }
 }
@@ -117,13 +141,22 @@ impl Deployment {
     /// Preflight: parses the template, checks every expression parses and names a known
     /// function, binds parameters (types, rules, defaults), expands copy loops and orders the
     /// resources. An error here is ARM's synchronous 400 (`InvalidTemplate`, …).
-    pub fn prepare(ctx: DeploymentContext, request: &DeploymentRequest) -> Result<Self, TemplateError> {
+    pub fn prepare(
+        ctx: DeploymentContext,
+        request: &DeploymentRequest,
+    ) -> Result<Self, TemplateError> {
         if request.mode == DeploymentMode::Complete {
             check_mode("Complete")?;
         }
         let template = Template::parse_at(&request.template, "")?;
         check_expressions(&request.template, "", &template)?;
-        let plan = plan(Arc::new(template), &request.parameters, ctx, Strictness::Strict, None)?;
+        let plan = plan(
+            Arc::new(template),
+            &request.parameters,
+            ctx,
+            Strictness::Strict,
+            None,
+        )?;
         Ok(Deployment { plan })
     }
 
@@ -136,7 +169,11 @@ impl Deployment {
             .map(|n| ValidatedResource {
                 id: n.id.clone(),
                 api_version: n.api_version.clone(),
-                depends_on: n.depends_on.iter().map(|&d| self.plan.nodes[d].id.clone()).collect(),
+                depends_on: n
+                    .depends_on
+                    .iter()
+                    .map(|&d| self.plan.nodes[d].id.clone())
+                    .collect(),
             })
             .collect()
     }
@@ -181,7 +218,10 @@ fn check_expressions(v: &Value, path: &str, template: &Template) -> Result<(), T
             Ok(TemplateString::Expression(e)) => {
                 for (name, _) in e.calls() {
                     if !crate::functions::is_known(name) && !name.contains('.') {
-                        return Err(TemplateError::UnknownFunction { path: path.to_string(), name: name.to_string() });
+                        return Err(TemplateError::UnknownFunction {
+                            path: path.to_string(),
+                            name: name.to_string(),
+                        });
                     }
                 }
                 Ok(())
@@ -194,9 +234,10 @@ fn check_expressions(v: &Value, path: &str, template: &Template) -> Result<(), T
                 message: p.message,
             }),
         },
-        Value::Array(items) => {
-            items.iter().enumerate().try_for_each(|(i, item)| check_expressions(item, &format!("{path}[{i}]"), template))
-        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_expressions(item, &format!("{path}[{i}]"), template)),
         Value::Object(map) => map.iter().try_for_each(|(k, item)| {
             let child = crate::eval::join(path, k);
             check_expressions(&Value::String(k.clone()), &child, template)?;

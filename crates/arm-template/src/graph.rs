@@ -20,25 +20,43 @@ pub(crate) fn link(plan: &mut Plan) -> Result<(), TemplateError> {
         if let Some(Value::Array(entries)) = decl.raw.get("dependsOn") {
             for (k, entry) in entries.iter().enumerate() {
                 let epath = format!("{}.dependsOn[{k}]", node.path);
-                let target = match ev.value(entry, &epath).map_err(|e| unwrap(e, &epath))? {
-                    Value::String(s) => s,
-                    other => other.to_string(),
+                let lenient = plan.strictness == crate::params::Strictness::Lenient;
+                let target = match ev.value(entry, &epath).map_err(|e| unwrap(e, &epath)) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(_) if lenient => continue,
+                    Err(e) => return Err(e),
                 };
                 let found = plan.find(&target);
                 if found.is_empty() {
-                    return Err(TemplateError::DependencyNotFound { path: epath, target });
+                    if lenient {
+                        continue;
+                    }
+                    return Err(TemplateError::DependencyNotFound {
+                        path: epath,
+                        target,
+                    });
                 }
                 edges[i].extend(found.into_iter().filter(|&j| j != i));
             }
         }
         if let Some(parent) = decl.parent {
-            edges[i].extend(plan.nodes.iter().enumerate().filter(|(_, n)| n.decl == parent).map(|(j, _)| j));
+            edges[i].extend(
+                plan.nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.decl == parent)
+                    .map(|(j, _)| j),
+            );
         }
         // Implicit dependencies: reference()/list*() whose target evaluates (without state)
         // to a resource of this template.
         let mut targets = Vec::new();
         for (key, value) in &decl.raw {
-            if matches!(key.as_str(), "dependsOn" | "copy" | "name" | "type" | "apiVersion") {
+            if matches!(
+                key.as_str(),
+                "dependsOn" | "copy" | "name" | "type" | "apiVersion"
+            ) {
                 continue;
             }
             let skip_template = node.is_deployment() && inner_scope(&decl.raw);
@@ -85,7 +103,9 @@ fn collect_reference_targets(v: &Value, skip_template: bool, out: &mut Vec<Expr>
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| collect_reference_targets(i, false, out)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect_reference_targets(i, false, out)),
         Value::Object(map) => {
             for (k, item) in map {
                 if skip_template && k == "template" {
@@ -100,19 +120,33 @@ fn collect_reference_targets(v: &Value, skip_template: bool, out: &mut Vec<Expr>
 
 fn serial_batches(plan: &Plan, edges: &mut [Vec<usize>]) {
     for (i, node) in plan.nodes.iter().enumerate() {
-        let Some((_, index)) = &node.copy else { continue };
+        let Some((_, index)) = &node.copy else {
+            continue;
+        };
         let copy = &plan.template.resources[node.decl].raw["copy"];
-        let serial = copy.get("mode").and_then(Value::as_str).is_some_and(|m| m.eq_ignore_ascii_case("serial"));
+        let serial = copy
+            .get("mode")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.eq_ignore_ascii_case("serial"));
         if !serial {
             continue;
         }
-        let batch = copy.get("batchSize").and_then(Value::as_i64).unwrap_or(1).max(1);
+        let batch = copy
+            .get("batchSize")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(1);
         let my_batch = index / batch;
         if my_batch == 0 {
             continue;
         }
         for (j, other) in plan.nodes.iter().enumerate() {
-            if other.decl == node.decl && other.copy.as_ref().is_some_and(|(_, k)| k / batch == my_batch - 1) {
+            if other.decl == node.decl
+                && other
+                    .copy
+                    .as_ref()
+                    .is_some_and(|(_, k)| k / batch == my_batch - 1)
+            {
                 edges[i].push(j);
             }
         }
@@ -126,7 +160,9 @@ fn duplicates(plan: &Plan) -> Result<(), TemplateError> {
             continue;
         }
         if !seen.insert(n.id.key()) {
-            return Err(TemplateError::DuplicateResource { id: n.id.to_string() });
+            return Err(TemplateError::DuplicateResource {
+                id: n.id.to_string(),
+            });
         }
     }
     Ok(())
@@ -140,8 +176,13 @@ fn cycles(plan: &Plan) -> Result<(), TemplateError> {
         if state[start] == 0
             && let Some(cycle) = visit(plan, start, &mut state, &mut stack)
         {
-            let names: Vec<String> = cycle.iter().map(|&i| format!("'{}'", plan.nodes[i].id)).collect();
-            return Err(TemplateError::CircularDependency { resources: names.join(", ") });
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|&i| format!("'{}'", plan.nodes[i].id))
+                .collect();
+            return Err(TemplateError::CircularDependency {
+                resources: names.join(", "),
+            });
         }
     }
     Ok(())

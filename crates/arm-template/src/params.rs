@@ -4,7 +4,7 @@
 //! for the rest of the deployment.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -113,10 +113,19 @@ pub(crate) struct Scope {
     pub variables: BTreeMap<String, Value>,
     /// Every secure value bound here.
     pub redactor: Redactor,
+    /// Parameters (`p:name`) and variables (`v:name`) whose values are not known in this
+    /// phase (what-if: they come from resources not deployed yet).
+    pub unresolved: BTreeSet<String>,
 }
 
 impl Names for Scope {
     fn parameter(&self, name: &str) -> EvalResult {
+        if self
+            .unresolved
+            .contains(&format!("p:{}", name.to_ascii_lowercase()))
+        {
+            return Err(EvalError::Unresolved);
+        }
         self.params
             .get(&name.to_ascii_lowercase())
             .map(|(_, _, b)| b.value().clone())
@@ -124,6 +133,12 @@ impl Names for Scope {
     }
 
     fn variable(&self, name: &str) -> EvalResult {
+        if self
+            .unresolved
+            .contains(&format!("v:{}", name.to_ascii_lowercase()))
+        {
+            return Err(EvalError::Unresolved);
+        }
         self.variables
             .get(&name.to_ascii_lowercase())
             .cloned()
@@ -216,21 +231,29 @@ pub(crate) fn bind(
         strictness,
         params: RefCell::new(BTreeMap::new()),
         variables: RefCell::new(BTreeMap::new()),
+        unresolved: RefCell::new(BTreeSet::new()),
     };
+    let lenient = strictness == Strictness::Lenient;
     for def in &template.parameters {
-        binder
-            .param(&def.name)
-            .map_err(|e| unwrap(e, &template.path))?;
+        match binder.param(&def.name) {
+            Err(EvalError::Unresolved) if lenient => {}
+            other => {
+                other.map_err(|e| unwrap(e, &template.path))?;
+            }
+        }
     }
     let mut variables = BTreeMap::new();
     for name in template.variables.keys() {
         if name == "copy" {
             continue;
         }
-        let value = binder
-            .variable(name)
-            .map_err(|e| unwrap(e, &template.path))?;
-        variables.insert(name.to_ascii_lowercase(), value);
+        match binder.variable(name) {
+            Ok(value) => {
+                variables.insert(name.to_ascii_lowercase(), value);
+            }
+            Err(EvalError::Unresolved) if lenient => {}
+            Err(e) => return Err(unwrap(e, &template.path)),
+        }
     }
     if let Some(loops) = template.variables.get("copy") {
         let ev = binder.evaluator(Site::Variable);
@@ -263,6 +286,7 @@ pub(crate) fn bind(
         params,
         variables,
         redactor,
+        unresolved: binder.unresolved.into_inner(),
     })
 }
 
@@ -284,6 +308,7 @@ struct Binder<'a> {
     /// `None` while being evaluated (cycle detection).
     params: RefCell<BTreeMap<String, Option<Value>>>,
     variables: RefCell<BTreeMap<String, Option<Value>>>,
+    unresolved: RefCell<BTreeSet<String>>,
 }
 
 impl Binder<'_> {
@@ -300,6 +325,9 @@ impl Binder<'_> {
 
     fn param(&self, name: &str) -> EvalResult {
         let key = name.to_ascii_lowercase();
+        if self.unresolved.borrow().contains(&format!("p:{key}")) {
+            return Err(EvalError::Unresolved);
+        }
         match self.params.borrow().get(&key) {
             Some(Some(v)) => return Ok(v.clone()),
             Some(None) => {
@@ -334,6 +362,12 @@ impl Binder<'_> {
                 }));
             }
         };
+        if self.strictness == Strictness::Lenient
+            && value.as_str().is_some_and(crate::expr::is_expression)
+        {
+            self.unresolved.borrow_mut().insert(format!("p:{key}"));
+            return Err(EvalError::Unresolved);
+        }
         check(def, &value, self.strictness)?;
         self.params.borrow_mut().insert(key, Some(value.clone()));
         Ok(value)
@@ -347,6 +381,9 @@ impl Names for Binder<'_> {
 
     fn variable(&self, name: &str) -> EvalResult {
         let key = name.to_ascii_lowercase();
+        if self.unresolved.borrow().contains(&format!("v:{key}")) {
+            return Err(EvalError::Unresolved);
+        }
         match self.variables.borrow().get(&key) {
             Some(Some(v)) => return Ok(v.clone()),
             Some(None) => {
@@ -366,7 +403,13 @@ impl Names for Binder<'_> {
         };
         self.variables.borrow_mut().insert(key.clone(), None);
         let path = crate::eval::join(&self.template.path, &format!("variables.{declared}"));
-        let value = self.evaluator(Site::Variable).value(raw, &path)?;
+        let value = match self.evaluator(Site::Variable).value(raw, &path) {
+            Err(EvalError::Unresolved) => {
+                self.unresolved.borrow_mut().insert(format!("v:{key}"));
+                return Err(EvalError::Unresolved);
+            }
+            other => other?,
+        };
         self.variables.borrow_mut().insert(key, Some(value.clone()));
         Ok(value)
     }

@@ -57,6 +57,13 @@ pub(crate) struct Plan {
     /// What `deployment()` returns.
     pub deployment: Value,
     pub nodes: Vec<Node>,
+    pub strictness: Strictness,
+}
+
+/// Whether an error only says a value is unknown in this phase (what-if planning skips what it
+/// cannot name yet).
+fn is_unknown(e: &TemplateError) -> bool {
+    matches!(e, TemplateError::FunctionNotAllowed { name, .. } if name == "reference")
 }
 
 /// Plans a template against supplied parameters.
@@ -97,6 +104,7 @@ pub(crate) fn plan(
         ctx,
         deployment,
         nodes: Vec::new(),
+        strictness,
     };
     expand(&mut plan)?;
     crate::graph::link(&mut plan)?;
@@ -122,11 +130,18 @@ impl Plan {
             .enumerate()
             .filter(|(_, n)| {
                 let decl = &self.template.resources[n.decl];
-                let symbolic = decl.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(target));
-                let loop_name = n.copy.as_ref().is_some_and(|(l, _)| l.to_ascii_lowercase() == t);
+                let symbolic = decl
+                    .symbolic
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(target));
+                let loop_name = n
+                    .copy
+                    .as_ref()
+                    .is_some_and(|(l, _)| l.to_ascii_lowercase() == t);
                 let id = by_id.as_ref().is_some_and(|k| *k == n.id.key());
                 let name = n.id.name().to_ascii_lowercase() == t;
-                let typed = format!("{}/{}", n.id.resource_type(), n.id.name()).to_ascii_lowercase() == t;
+                let typed =
+                    format!("{}/{}", n.id.resource_type(), n.id.name()).to_ascii_lowercase() == t;
                 symbolic || loop_name || id || name || typed
             })
             .map(|(i, _)| i)
@@ -134,7 +149,11 @@ impl Plan {
     }
 
     /// An evaluator at header sites (no references) for a node's loop.
-    pub(crate) fn header_evaluator<'a>(&'a self, env: &'a Env<'a>, copy: Option<(String, i64)>) -> Evaluator<'a> {
+    pub(crate) fn header_evaluator<'a>(
+        &'a self,
+        env: &'a Env<'a>,
+        copy: Option<(String, i64)>,
+    ) -> Evaluator<'a> {
         Evaluator {
             env,
             names: &self.scope,
@@ -168,13 +187,26 @@ fn expand(plan: &mut Plan) -> Result<(), TemplateError> {
                 let name = match copy.get("name").map(|n| ev.value(n, &join(&cpath, "name"))) {
                     Some(Ok(Value::String(n))) => n,
                     Some(Err(e)) => return Err(unwrap(e, &cpath)),
-                    _ => return Err(TemplateError::invalid(cpath, "The copy property must have a 'name' of type string.")),
+                    _ => {
+                        return Err(TemplateError::invalid(
+                            cpath,
+                            "The copy property must have a 'name' of type string.",
+                        ));
+                    }
                 };
-                let count = copy_count(&ev, copy.get("count"), &cpath, &name).map_err(|e| unwrap(e, &cpath))?;
+                let count = match copy_count(&ev, copy.get("count"), &cpath, &name)
+                    .map_err(|e| unwrap(e, &cpath))
+                {
+                    Err(e) if plan.strictness == Strictness::Lenient && is_unknown(&e) => continue,
+                    other => other?,
+                };
                 (Some(name), count)
             }
         };
-        if decl.parent.is_some_and(|p| template.resources[p].raw.contains_key("copy")) {
+        if decl
+            .parent
+            .is_some_and(|p| template.resources[p].raw.contains_key("copy"))
+        {
             return Err(TemplateError::Unsupported {
                 code: "InvalidTemplate",
                 message: format!(
@@ -184,13 +216,18 @@ fn expand(plan: &mut Plan) -> Result<(), TemplateError> {
             });
         }
         for i in 0..count {
-            let copy = loop_name.clone().map(|n| (n, i64::try_from(i).unwrap_or(0)));
+            let copy = loop_name
+                .clone()
+                .map(|n| (n, i64::try_from(i).unwrap_or(0)));
             let path = match &copy {
                 Some(_) => format!("{}[copy {i}]", decl.path),
                 None => decl.path.clone(),
             };
-            let node = instance(plan, &env, index, copy, &path, &nodes)?;
-            nodes.push(node);
+            match instance(plan, &env, index, copy, &path, &nodes) {
+                Ok(node) => nodes.push(node),
+                Err(e) if plan.strictness == Strictness::Lenient && is_unknown(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     plan.nodes = nodes;
@@ -207,7 +244,12 @@ pub(crate) fn unwrap(e: EvalError, path: &str) -> TemplateError {
     }
 }
 
-fn string_field(ev: &Evaluator<'_>, raw: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, TemplateError> {
+fn string_field(
+    ev: &Evaluator<'_>,
+    raw: &Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, TemplateError> {
     let Some(v) = raw.get(key) else {
         return Ok(None);
     };
@@ -216,7 +258,10 @@ fn string_field(ev: &Evaluator<'_>, raw: &Map<String, Value>, key: &str, path: &
         Value::String(s) => Ok(Some(s)),
         other => Err(TemplateError::invalid(
             fpath,
-            format!("The template resource property '{key}' must be a string, not '{}'.", crate::eval::type_name(&other)),
+            format!(
+                "The template resource property '{key}' must be a string, not '{}'.",
+                crate::eval::type_name(&other)
+            ),
         )),
     }
 }
@@ -234,8 +279,15 @@ fn instance(
     let mut resource_type = string_field(&ev, &decl.raw, "type", path)?.unwrap_or_default();
     let mut name = string_field(&ev, &decl.raw, "name", path)?.unwrap_or_default();
     let api_version = string_field(&ev, &decl.raw, "apiVersion", path)?.unwrap_or_default();
-    if let Some(parent) = decl.parent.and_then(|p| earlier.iter().find(|n| n.decl == p)) {
-        if !resource_type.contains('/') || !resource_type.to_ascii_lowercase().starts_with(&parent.id.resource_type().to_ascii_lowercase()) {
+    if let Some(parent) = decl
+        .parent
+        .and_then(|p| earlier.iter().find(|n| n.decl == p))
+    {
+        if !resource_type.contains('/')
+            || !resource_type
+                .to_ascii_lowercase()
+                .starts_with(&parent.id.resource_type().to_ascii_lowercase())
+        {
             resource_type = format!("{}/{resource_type}", parent.id.resource_type());
         }
         if name.split('/').count() + 1 < resource_type.split('/').count() {
@@ -246,7 +298,9 @@ fn instance(
     if name.split('/').count() + 1 != segments {
         return Err(TemplateError::invalid(
             path,
-            format!("The template resource '{name}' for type '{resource_type}' at '{path}' has incorrect segment lengths. A nested resource type must have identical number of segments as its resource name. A root resource type must have segment length one greater than its resource name."),
+            format!(
+                "The template resource '{name}' for type '{resource_type}' at '{path}' has incorrect segment lengths. A nested resource type must have identical number of segments as its resource name. A root resource type must have segment length one greater than its resource name."
+            ),
         ));
     }
     let names: Vec<&str> = name.split('/').collect();
@@ -262,13 +316,16 @@ fn instance(
                 .to_string()
         }
         None if is_deployment => {
-            let sub = string_field(&ev, &decl.raw, "subscriptionId", path)?.unwrap_or_else(|| ctx.subscription_id.clone());
-            let group = string_field(&ev, &decl.raw, "resourceGroup", path)?.unwrap_or_else(|| ctx.resource_group.name.clone());
+            let sub = string_field(&ev, &decl.raw, "subscriptionId", path)?
+                .unwrap_or_else(|| ctx.subscription_id.clone());
+            let group = string_field(&ev, &decl.raw, "resourceGroup", path)?
+                .unwrap_or_else(|| ctx.resource_group.name.clone());
             ResourceId::resource_group_id(&sub, &group).to_string()
         }
         None => ctx.resource_group_id().to_string(),
     };
-    let id = ResourceId::under(&scope_id, &resource_type, &names).map_err(|e| TemplateError::invalid(path, e.0))?;
+    let id = ResourceId::under(&scope_id, &resource_type, &names)
+        .map_err(|e| TemplateError::invalid(path, e.0))?;
     let condition = match decl.raw.get("condition") {
         None => Condition::True,
         Some(c) => {
@@ -281,7 +338,10 @@ fn instance(
                 Ok(other) => {
                     return Err(TemplateError::invalid(
                         cpath,
-                        format!("The template resource condition must be a boolean, not '{}'.", crate::eval::type_name(&other)),
+                        format!(
+                            "The template resource condition must be a boolean, not '{}'.",
+                            crate::eval::type_name(&other)
+                        ),
                     ));
                 }
                 Err(EvalError::Unresolved | EvalError::Pending(_)) => Condition::Deferred,
@@ -296,7 +356,11 @@ fn instance(
         id,
         api_version,
         condition,
-        existing: decl.raw.get("existing").and_then(Value::as_bool).unwrap_or(false),
+        existing: decl
+            .raw
+            .get("existing")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         depends_on: Vec::new(),
     })
 }

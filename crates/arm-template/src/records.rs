@@ -132,7 +132,11 @@ impl DeploymentOutcome {
     /// This deployment's operations and those of its nested deployments, each with the id of
     /// the deployment it belongs to.
     pub fn all_operations(&self) -> Vec<(&str, &OperationRecord)> {
-        let mut out: Vec<(&str, &OperationRecord)> = self.operations.iter().map(|o| (self.id.as_str(), o)).collect();
+        let mut out: Vec<(&str, &OperationRecord)> = self
+            .operations
+            .iter()
+            .map(|o| (self.id.as_str(), o))
+            .collect();
         for n in &self.nested {
             out.extend(n.all_operations());
         }

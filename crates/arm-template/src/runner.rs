@@ -87,17 +87,26 @@ impl<'h> Runner<'h> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs a plan to its end; the outcome is redacted.
     pub(crate) async fn run(&self, plan: &Plan) -> DeploymentOutcome {
         let outcome = self.run_plan(plan).await;
-        let redactor = self.redactor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let redactor = self
+            .redactor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         redact(outcome, &redactor)
     }
 
-    fn run_plan<'a>(&'a self, plan: &'a Plan) -> Pin<Box<dyn Future<Output = DeploymentOutcome> + Send + 'a>> {
+    fn run_plan<'a>(
+        &'a self,
+        plan: &'a Plan,
+    ) -> Pin<Box<dyn Future<Output = DeploymentOutcome> + Send + 'a>> {
         Box::pin(async move {
             self.redactor
                 .lock()
@@ -121,14 +130,20 @@ impl<'h> Runner<'h> {
                             continue;
                         }
                         let deps = &plan.nodes[i].depends_on;
-                        if deps.iter().any(|&d| matches!(status[d], Status::Failed | Status::Blocked)) {
+                        if deps
+                            .iter()
+                            .any(|&d| matches!(status[d], Status::Failed | Status::Blocked))
+                        {
                             status[i] = Status::Blocked;
                             changed = true;
                         } else if running.len() < limit
-                            && deps.iter().all(|&d| matches!(status[d], Status::Done | Status::Skipped))
+                            && deps
+                                .iter()
+                                .all(|&d| matches!(status[d], Status::Done | Status::Skipped))
                         {
                             status[i] = Status::Running;
-                            running.push(Box::pin(async move { (i, self.run_node(plan, i).await) }));
+                            running
+                                .push(Box::pin(async move { (i, self.run_node(plan, i).await) }));
                         }
                     }
                 }
@@ -196,26 +211,43 @@ impl<'h> Runner<'h> {
             finished,
         };
         match result {
-            Ok(None) => NodeResult { status: Status::Skipped, record: None, error: None, nested: None },
+            Ok(None) => NodeResult {
+                status: Status::Skipped,
+                record: None,
+                error: None,
+                nested: None,
+            },
             Ok(Some(nested)) => NodeResult {
                 status: Status::Done,
-                record: (!node.existing).then(|| record(ProvisioningState::Succeeded, "OK".into(), None)),
+                record: (!node.existing)
+                    .then(|| record(ProvisioningState::Succeeded, "OK".into(), None)),
                 error: None,
                 nested,
             },
             Err(e) => {
                 let (status_code, nested, mut wire) = match e {
-                    NodeError::Template(TemplateError::Host(h)) => (h.status_name(), None, h.to_arm_error()),
-                    NodeError::Template(other) => ("BadRequest".to_string(), None, other.to_arm_error()),
+                    NodeError::Template(TemplateError::Host(h)) => {
+                        (h.status_name(), None, h.to_arm_error())
+                    }
+                    NodeError::Template(other) => {
+                        ("BadRequest".to_string(), None, other.to_arm_error())
+                    }
                     NodeError::Nested(o) => {
-                        let wire = o.error.clone().unwrap_or_else(|| deployment_failed(Vec::new()));
+                        let wire = o
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| deployment_failed(Vec::new()));
                         ("Conflict".to_string(), Some(*o), wire)
                     }
                 };
                 wire.target.get_or_insert_with(|| node.id.to_string());
                 NodeResult {
                     status: Status::Failed,
-                    record: Some(record(ProvisioningState::Failed, status_code, Some(wire.clone()))),
+                    record: Some(record(
+                        ProvisioningState::Failed,
+                        status_code,
+                        Some(wire.clone()),
+                    )),
                     error: Some(wire),
                     nested,
                 }
@@ -225,14 +257,24 @@ impl<'h> Runner<'h> {
 
     /// `Ok(None)`: skipped by its condition. `Ok(Some(nested))`: done (with the nested
     /// deployment's outcome for a nested deployment).
-    async fn deploy_node(&self, plan: &Plan, i: usize) -> Result<Option<Option<DeploymentOutcome>>, NodeError> {
+    async fn deploy_node(
+        &self,
+        plan: &Plan,
+        i: usize,
+    ) -> Result<Option<Option<DeploymentOutcome>>, NodeError> {
         let node = &plan.nodes[i];
         let decl = &plan.template.resources[node.decl];
         if node.condition == Condition::Deferred {
             let cpath = join(&node.path, "condition");
-            let raw = decl.raw.get("condition").cloned().unwrap_or(Value::Bool(true));
+            let raw = decl
+                .raw
+                .get("condition")
+                .cloned()
+                .unwrap_or(Value::Bool(true));
             let c = self
-                .evaluate(plan, node.copy.clone(), Site::ResourceBody, |ev| ev.value(&raw, &cpath))
+                .evaluate(plan, node.copy.clone(), Site::ResourceBody, |ev| {
+                    ev.value(&raw, &cpath)
+                })
                 .await
                 .map_err(|e| expression_failure(&node.id, e))?;
             if c != Value::Bool(true) {
@@ -240,7 +282,11 @@ impl<'h> Runner<'h> {
             }
         }
         if node.existing {
-            let got = self.host.get(&node.id, &node.api_version).await.map_err(TemplateError::Host)?;
+            let got = self
+                .host
+                .get(&node.id, &node.api_version)
+                .await
+                .map_err(TemplateError::Host)?;
             let body = got.ok_or_else(|| not_found(&node.id))?;
             self.lock().deployed.insert(node.id.key(), body);
             return Ok(Some(None));
@@ -256,10 +302,16 @@ impl<'h> Runner<'h> {
                 .collect(),
         );
         let body = self
-            .evaluate(plan, node.copy.clone(), Site::ResourceBody, |ev| ev.value(&raw, &node.path))
+            .evaluate(plan, node.copy.clone(), Site::ResourceBody, |ev| {
+                ev.value(&raw, &node.path)
+            })
             .await
             .map_err(|e| expression_failure(&node.id, e))?;
-        let got = self.host.put(&node.id, &node.api_version, body).await.map_err(TemplateError::Host)?;
+        let got = self
+            .host
+            .put(&node.id, &node.api_version, body)
+            .await
+            .map_err(TemplateError::Host)?;
         self.lock().deployed.insert(node.id.key(), got);
         Ok(Some(None))
     }
@@ -286,45 +338,84 @@ impl<'h> Runner<'h> {
 
     /// The plan of a nested deployment: its template, parameters (evaluated in the parent's
     /// scope for `inner`, the parent's own scope for `outer`) and target group.
-    async fn child_plan(&self, plan: &Plan, node: &crate::plan::Node, properties: &Value, ppath: &str) -> Result<Plan, TemplateError> {
+    async fn child_plan(
+        &self,
+        plan: &Plan,
+        node: &crate::plan::Node,
+        properties: &Value,
+        ppath: &str,
+    ) -> Result<Plan, TemplateError> {
         let copy = node.copy.clone();
         let header = |key: &str| properties.get(key).cloned().unwrap_or(Value::Null);
         if !header("templateLink").is_null() {
             return Err(TemplateError::Unsupported {
                 code: "InvalidTemplate",
-                message: format!("The nested deployment '{}' uses 'templateLink'; only inline 'template' is supported.", node.id.last_name()),
+                message: format!(
+                    "The nested deployment '{}' uses 'templateLink'; only inline 'template' is supported.",
+                    node.id.last_name()
+                ),
             });
         }
         let mode_raw = header("mode");
         let mpath = join(ppath, "mode");
-        let mode = self.evaluate(plan, copy.clone(), Site::ResourceBody, |ev| ev.value(&mode_raw, &mpath)).await?;
+        let mode = self
+            .evaluate(plan, copy.clone(), Site::ResourceBody, |ev| {
+                ev.value(&mode_raw, &mpath)
+            })
+            .await?;
         crate::deployment::check_mode(mode.as_str().unwrap_or("Incremental"))?;
         let inner = crate::graph::inner_scope(&plan.template.resources[node.decl].raw);
         let supplied = if inner {
             let raw = header("parameters");
             let path = join(ppath, "parameters");
-            match self.evaluate(plan, copy, Site::ResourceBody, |ev| ev.value(&raw, &path)).await? {
+            match self
+                .evaluate(plan, copy, Site::ResourceBody, |ev| ev.value(&raw, &path))
+                .await?
+            {
                 Value::Object(m) => m,
                 Value::Null => Map::new(),
-                _ => return Err(TemplateError::invalid(path, "The nested deployment 'parameters' must be an object.")),
+                _ => {
+                    return Err(TemplateError::invalid(
+                        path,
+                        "The nested deployment 'parameters' must be an object.",
+                    ));
+                }
             }
         } else {
             Map::new()
         };
-        let template = crate::template::Template::parse_at(&header("template"), &join(ppath, "template"))?;
+        let template =
+            crate::template::Template::parse_at(&header("template"), &join(ppath, "template"))?;
         let ctx = self.child_context(plan, node).await?;
         plan_child(template, &supplied, ctx, inner, &plan.scope)
     }
 
-    async fn child_context(&self, plan: &Plan, node: &crate::plan::Node) -> Result<crate::context::DeploymentContext, TemplateError> {
+    async fn child_context(
+        &self,
+        plan: &Plan,
+        node: &crate::plan::Node,
+    ) -> Result<crate::context::DeploymentContext, TemplateError> {
         let mut ctx = plan.ctx.clone();
         ctx.deployment_name = node.id.last_name().to_string();
-        let subscription = node.id.subscription_id().unwrap_or(&plan.ctx.subscription_id).to_string();
-        let group = node.id.resource_group().unwrap_or(&plan.ctx.resource_group.name).to_string();
-        let same = subscription.eq_ignore_ascii_case(&ctx.subscription_id) && group.eq_ignore_ascii_case(&ctx.resource_group.name);
+        let subscription = node
+            .id
+            .subscription_id()
+            .unwrap_or(&plan.ctx.subscription_id)
+            .to_string();
+        let group = node
+            .id
+            .resource_group()
+            .unwrap_or(&plan.ctx.resource_group.name)
+            .to_string();
+        let same = subscription.eq_ignore_ascii_case(&ctx.subscription_id)
+            && group.eq_ignore_ascii_case(&ctx.resource_group.name);
         if !same {
             let id = ResourceId::resource_group_id(&subscription, &group);
-            let found = self.host.get(&id, "2022-09-01").await.map_err(TemplateError::Host)?;
+            let found = self
+                .host
+                .get(&id, "2022-09-01")
+                .await
+                .map_err(TemplateError::Host)?;
             let Some(body) = found else {
                 return Err(TemplateError::Unsupported {
                     code: "ResourceGroupNotFound",
@@ -333,7 +424,11 @@ impl<'h> Runner<'h> {
             };
             ctx.subscription_id = subscription;
             ctx.resource_group.name = group;
-            ctx.resource_group.location = body.get("location").and_then(Value::as_str).unwrap_or(&plan.ctx.resource_group.location).to_string();
+            ctx.resource_group.location = body
+                .get("location")
+                .and_then(Value::as_str)
+                .unwrap_or(&plan.ctx.resource_group.location)
+                .to_string();
         }
         Ok(ctx)
     }
@@ -344,18 +439,25 @@ impl<'h> Runner<'h> {
             let path = join(&plan.template.path, &format!("outputs.{}", def.name));
             if let Some(c) = def.raw.get("condition") {
                 let cpath = join(&path, "condition");
-                if self.evaluate(plan, None, Site::Output, |ev| ev.value(c, &cpath)).await? != Value::Bool(true) {
+                if self
+                    .evaluate(plan, None, Site::Output, |ev| ev.value(c, &cpath))
+                    .await?
+                    != Value::Bool(true)
+                {
                     continue;
                 }
             }
             let value = if let Some(copy) = def.raw.get("copy") {
                 let wrapped = json!({"copy": [{"name": def.name, "count": copy.get("count"), "input": copy.get("input")}]});
-                let v = self.evaluate(plan, None, Site::Output, |ev| ev.value(&wrapped, &path)).await?;
+                let v = self
+                    .evaluate(plan, None, Site::Output, |ev| ev.value(&wrapped, &path))
+                    .await?;
                 v.get(&def.name).cloned().unwrap_or(Value::Null)
             } else {
                 let raw = def.raw.get("value").cloned().unwrap_or(Value::Null);
                 let vpath = join(&path, "value");
-                self.evaluate(plan, None, Site::Output, |ev| ev.value(&raw, &vpath)).await?
+                self.evaluate(plan, None, Site::Output, |ev| ev.value(&raw, &vpath))
+                    .await?
             };
             if !def.ty.accepts(&value) {
                 return Err(TemplateError::invalid(
@@ -395,7 +497,10 @@ impl<'h> Runner<'h> {
                     names: &plan.scope,
                     refs: &refs,
                     site,
-                    loops: Loops { resource: copy.clone(), properties: Vec::new() },
+                    loops: Loops {
+                        resource: copy.clone(),
+                        properties: Vec::new(),
+                    },
                     lenient: false,
                 };
                 f(&ev)
@@ -404,22 +509,34 @@ impl<'h> Runner<'h> {
                 Ok(v) => return Ok(v),
                 Err(EvalError::Template(e)) => return Err(e),
                 Err(EvalError::Unresolved) => {
-                    return Err(TemplateError::eval("The expression depends on a value that is not available."));
+                    return Err(TemplateError::eval(
+                        "The expression depends on a value that is not available.",
+                    ));
                 }
                 Err(EvalError::Pending(fetch)) => self.fetch(fetch).await?,
             }
         }
-        Err(TemplateError::eval("The expression needs too many resource reads."))
+        Err(TemplateError::eval(
+            "The expression needs too many resource reads.",
+        ))
     }
 
     async fn fetch(&self, fetch: Fetch) -> Result<(), TemplateError> {
         let (key, value) = match fetch {
             Fetch::Get { id, api_version } => {
-                let got = self.host.get(&id, &api_version).await.map_err(TemplateError::Host)?;
+                let got = self
+                    .host
+                    .get(&id, &api_version)
+                    .await
+                    .map_err(TemplateError::Host)?;
                 ((false, id.key(), api_version), got)
             }
             Fetch::ListKeys { id, api_version } => {
-                let got = self.host.list_keys(&id, &api_version).await.map_err(TemplateError::Host)?;
+                let got = self
+                    .host
+                    .list_keys(&id, &api_version)
+                    .await
+                    .map_err(TemplateError::Host)?;
                 ((true, id.key(), api_version), Some(got))
             }
         };
@@ -453,12 +570,20 @@ fn plan_child(
     parent: &crate::params::Scope,
 ) -> Result<Plan, TemplateError> {
     let outer = (!inner).then_some(parent);
-    plan(std::sync::Arc::new(template), supplied, ctx, crate::params::Strictness::Strict, outer)
+    plan(
+        std::sync::Arc::new(template),
+        supplied,
+        ctx,
+        crate::params::Strictness::Strict,
+        outer,
+    )
 }
 
 /// A stable 16-hex-digit operation id for a resource in a deployment.
 pub(crate) fn operation_id(deployment_id: &str, resource_id: &str) -> String {
-    let g = crate::functions::hash::guid(&[deployment_id, resource_id]).replace('-', "").to_uppercase();
+    let g = crate::functions::hash::guid(&[deployment_id, resource_id])
+        .replace('-', "")
+        .to_uppercase();
     g.chars().take(16).collect()
 }
 
@@ -468,7 +593,9 @@ fn expression_failure(id: &ResourceId, e: TemplateError) -> TemplateError {
         TemplateError::Host(_) | TemplateError::ResourceNotFound { .. } => e,
         other => TemplateError::InvalidTemplate {
             path: other.path().unwrap_or_default().to_string(),
-            message: format!("Unable to process template language expressions for resource '{id}'. '{other}'"),
+            message: format!(
+                "Unable to process template language expressions for resource '{id}'. '{other}'"
+            ),
         },
     }
 }
@@ -492,11 +619,23 @@ impl References for RunRefs<'_, '_> {
     fn reference(&self, target: &str, api_version: Option<&str>, full: bool) -> EvalResult {
         let (id, default_api) = match ResourceId::parse(target) {
             Ok(id) => {
-                let api = self.plan.find(id.as_str()).first().map(|&i| self.plan.nodes[i].api_version.clone());
+                let api = self
+                    .plan
+                    .find(id.as_str())
+                    .first()
+                    .map(|&i| self.plan.nodes[i].api_version.clone());
                 (id, api)
             }
-            Err(_) => match self.plan.find(target).into_iter().find(|&i| self.plan.nodes[i].condition != Condition::False) {
-                Some(i) => (self.plan.nodes[i].id.clone(), Some(self.plan.nodes[i].api_version.clone())),
+            Err(_) => match self
+                .plan
+                .find(target)
+                .into_iter()
+                .find(|&i| self.plan.nodes[i].condition != Condition::False)
+            {
+                Some(i) => (
+                    self.plan.nodes[i].id.clone(),
+                    Some(self.plan.nodes[i].api_version.clone()),
+                ),
                 None => {
                     return fail(format!(
                         "The template resource '{target}' is not found. Please see https://aka.ms/arm-resource-functions/#reference for usage details."
@@ -523,17 +662,30 @@ impl References for RunRefs<'_, '_> {
         match state.fetched.get(&(false, id.key(), api.clone())) {
             Some(Some(body)) => Ok(select(body)),
             Some(None) => Err(EvalError::Template(not_found(&id))),
-            None => Err(EvalError::Pending(Fetch::Get { id, api_version: api })),
+            None => Err(EvalError::Pending(Fetch::Get {
+                id,
+                api_version: api,
+            })),
         }
     }
 
     fn list_keys(&self, id: &str, api_version: &str) -> EvalResult {
         let Ok(id) = ResourceId::parse(id) else {
-            return fail(format!("Unable to evaluate template language function 'listKeys': '{id}' is not a valid resource id."));
+            return fail(format!(
+                "Unable to evaluate template language function 'listKeys': '{id}' is not a valid resource id."
+            ));
         };
-        match self.runner.lock().fetched.get(&(true, id.key(), api_version.to_string())) {
+        match self
+            .runner
+            .lock()
+            .fetched
+            .get(&(true, id.key(), api_version.to_string()))
+        {
             Some(Some(keys)) => Ok(keys.clone()),
-            _ => Err(EvalError::Pending(Fetch::ListKeys { id, api_version: api_version.to_string() })),
+            _ => Err(EvalError::Pending(Fetch::ListKeys {
+                id,
+                api_version: api_version.to_string(),
+            })),
         }
     }
 }

@@ -109,11 +109,22 @@ impl WhatIfResult {
     }
 }
 
-pub(crate) async fn what_if(top: &Plan, host: &dyn ResourceHost) -> Result<WhatIfResult, TemplateError> {
-    let w = WhatIf { host, fetched: Mutex::new(HashMap::new()), redactor: Mutex::new(Redactor::default()) };
+pub(crate) async fn what_if(
+    top: &Plan,
+    host: &dyn ResourceHost,
+) -> Result<WhatIfResult, TemplateError> {
+    let w = WhatIf {
+        host,
+        fetched: Mutex::new(HashMap::new()),
+        redactor: Mutex::new(Redactor::default()),
+    };
     let mut changes = Vec::new();
     w.plan(top, &mut changes).await?;
-    let r = w.redactor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let r = w
+        .redactor
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     for c in &mut changes {
         c.before = c.before.as_ref().map(|v| r.value(v));
         c.after = c.after.as_ref().map(|v| r.value(v));
@@ -132,18 +143,33 @@ struct WhatIf<'h> {
 }
 
 impl WhatIf<'_> {
-    fn plan<'a>(&'a self, plan: &'a Plan, out: &'a mut Vec<WhatIfChange>) -> Pin<Box<dyn Future<Output = Result<(), TemplateError>> + Send + 'a>> {
+    fn plan<'a>(
+        &'a self,
+        plan: &'a Plan,
+        out: &'a mut Vec<WhatIfChange>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), TemplateError>> + Send + 'a>> {
         Box::pin(async move {
-            self.redactor.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(&plan.scope.redactor);
+            self.redactor
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(&plan.scope.redactor);
             for node in &plan.nodes {
                 let decl = &plan.template.resources[node.decl];
                 if node.condition == Condition::False || node.existing {
                     continue;
                 }
                 if node.condition == Condition::Deferred {
-                    let raw = decl.raw.get("condition").cloned().unwrap_or(Value::Bool(true));
+                    let raw = decl
+                        .raw
+                        .get("condition")
+                        .cloned()
+                        .unwrap_or(Value::Bool(true));
                     let cpath = join(&node.path, "condition");
-                    if self.evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &cpath)).await? == Value::Bool(false) {
+                    if self
+                        .evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &cpath))
+                        .await?
+                        == Value::Bool(false)
+                    {
                         continue;
                     }
                 }
@@ -154,32 +180,62 @@ impl WhatIf<'_> {
                     let supplied = if inner {
                         let raw = properties.get("parameters").cloned().unwrap_or(Value::Null);
                         let path = join(&ppath, "parameters");
-                        match self.evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &path)).await? {
+                        match self
+                            .evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &path))
+                            .await?
+                        {
                             Value::Object(m) => m,
                             _ => Map::new(),
                         }
                     } else {
                         Map::new()
                     };
-                    let template = crate::template::Template::parse_at(properties.get("template").unwrap_or(&Value::Null), &join(&ppath, "template"))?;
+                    let template = crate::template::Template::parse_at(
+                        properties.get("template").unwrap_or(&Value::Null),
+                        &join(&ppath, "template"),
+                    )?;
                     let mut ctx = plan.ctx.clone();
                     ctx.deployment_name = node.id.last_name().to_string();
-                    if let (Some(s), Some(g)) = (node.id.subscription_id(), node.id.resource_group()) {
+                    if let (Some(s), Some(g)) =
+                        (node.id.subscription_id(), node.id.resource_group())
+                    {
                         ctx.subscription_id = s.to_string();
                         ctx.resource_group.name = g.to_string();
                     }
-                    let child = crate::plan::plan(std::sync::Arc::new(template), &supplied, ctx, Strictness::Lenient, (!inner).then_some(&plan.scope))?;
+                    let child = crate::plan::plan(
+                        std::sync::Arc::new(template),
+                        &supplied,
+                        ctx,
+                        Strictness::Lenient,
+                        (!inner).then_some(&plan.scope),
+                    )?;
                     self.plan(&child, out).await?;
                     continue;
                 }
                 let body_raw: Map<String, Value> = decl
                     .raw
                     .iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "type" | "apiVersion" | "name" | "dependsOn" | "copy" | "condition" | "comments" | "existing" | "scope" | "metadata"))
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "type"
+                                | "apiVersion"
+                                | "name"
+                                | "dependsOn"
+                                | "copy"
+                                | "condition"
+                                | "comments"
+                                | "existing"
+                                | "scope"
+                                | "metadata"
+                        )
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 let raw = Value::Object(body_raw);
-                let body = self.evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &node.path)).await?;
+                let body = self
+                    .evaluate(plan, node.copy.clone(), |ev| ev.value(&raw, &node.path))
+                    .await?;
                 out.push(self.change(node, body).await);
             }
             Ok(())
@@ -190,8 +246,20 @@ impl WhatIf<'_> {
         let mut after = json!({"id": node.id.as_str(), "name": node.id.last_name(), "type": node.id.resource_type()});
         merge(&mut after, &body);
         match self.host.get(&node.id, &node.api_version).await {
-            Err(_) => WhatIfChange { resource_id: node.id.clone(), change_type: ChangeType::Ignore, before: None, after: None, delta: Vec::new() },
-            Ok(None) => WhatIfChange { resource_id: node.id.clone(), change_type: ChangeType::Create, before: None, after: Some(after), delta: Vec::new() },
+            Err(_) => WhatIfChange {
+                resource_id: node.id.clone(),
+                change_type: ChangeType::Ignore,
+                before: None,
+                after: None,
+                delta: Vec::new(),
+            },
+            Ok(None) => WhatIfChange {
+                resource_id: node.id.clone(),
+                change_type: ChangeType::Create,
+                before: None,
+                after: Some(after),
+                delta: Vec::new(),
+            },
             Ok(Some(before)) => {
                 let mut delta = Vec::new();
                 diff("", Some(&before), &body, &mut delta);
@@ -199,7 +267,11 @@ impl WhatIf<'_> {
                 merge(&mut predicted, &body);
                 WhatIfChange {
                     resource_id: node.id.clone(),
-                    change_type: if delta.is_empty() { ChangeType::NoChange } else { ChangeType::Modify },
+                    change_type: if delta.is_empty() {
+                        ChangeType::NoChange
+                    } else {
+                        ChangeType::Modify
+                    },
                     before: Some(before),
                     after: Some(predicted),
                     delta,
@@ -208,17 +280,28 @@ impl WhatIf<'_> {
         }
     }
 
-    async fn evaluate(&self, plan: &Plan, copy: Option<(String, i64)>, f: impl Fn(&Evaluator<'_>) -> EvalResult) -> Result<Value, TemplateError> {
+    async fn evaluate(
+        &self,
+        plan: &Plan,
+        copy: Option<(String, i64)>,
+        f: impl Fn(&Evaluator<'_>) -> EvalResult,
+    ) -> Result<Value, TemplateError> {
         for _ in 0..256 {
             let step = {
                 let env = plan.env();
-                let refs = WhatIfRefs { plan, fetched: &self.fetched };
+                let refs = WhatIfRefs {
+                    plan,
+                    fetched: &self.fetched,
+                };
                 let ev = Evaluator {
                     env: &env,
                     names: &plan.scope,
                     refs: &refs,
                     site: Site::ResourceBody,
-                    loops: Loops { resource: copy.clone(), properties: Vec::new() },
+                    loops: Loops {
+                        resource: copy.clone(),
+                        properties: Vec::new(),
+                    },
                     lenient: true,
                 };
                 f(&ev)
@@ -228,13 +311,22 @@ impl WhatIf<'_> {
                 Err(EvalError::Template(e)) => return Err(e),
                 Err(EvalError::Unresolved) => return Ok(Value::Null),
                 Err(EvalError::Pending(Fetch::Get { id, api_version })) => {
-                    let got = self.host.get(&id, &api_version).await.map_err(TemplateError::Host)?;
-                    self.fetched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(format!("{}|{api_version}", id.key()), got);
+                    let got = self
+                        .host
+                        .get(&id, &api_version)
+                        .await
+                        .map_err(TemplateError::Host)?;
+                    self.fetched
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(format!("{}|{api_version}", id.key()), got);
                 }
                 Err(EvalError::Pending(Fetch::ListKeys { .. })) => return Ok(Value::Null),
             }
         }
-        Err(TemplateError::eval("The expression needs too many resource reads."))
+        Err(TemplateError::eval(
+            "The expression needs too many resource reads.",
+        ))
     }
 }
 
@@ -245,21 +337,44 @@ struct WhatIfRefs<'a> {
 
 impl References for WhatIfRefs<'_> {
     fn reference(&self, target: &str, api_version: Option<&str>, full: bool) -> EvalResult {
-        let ours = self.plan.find(target).into_iter().find(|&i| self.plan.nodes[i].condition != Condition::False && !self.plan.nodes[i].existing);
-        if ours.is_some() {
-            return Err(EvalError::Unresolved);
-        }
-        let Ok(id) = ResourceId::parse(target) else {
-            return Err(EvalError::Unresolved);
-        };
-        let Some(api) = api_version else {
-            return Err(EvalError::Unresolved);
+        // A resource of this template is read as it is now; one that does not exist yet leaves
+        // the expression unevaluated.
+        let ours = self
+            .plan
+            .find(target)
+            .into_iter()
+            .find(|&i| self.plan.nodes[i].condition != Condition::False);
+        let (id, api) = match (ours, ResourceId::parse(target)) {
+            (Some(i), _) => {
+                let n = &self.plan.nodes[i];
+                (
+                    n.id.clone(),
+                    api_version.map_or_else(|| n.api_version.clone(), str::to_string),
+                )
+            }
+            (None, Ok(id)) => match api_version {
+                Some(api) => (id, api.to_string()),
+                None => return Err(EvalError::Unresolved),
+            },
+            (None, Err(_)) => return Err(EvalError::Unresolved),
         };
         let key = format!("{}|{api}", id.key());
-        match self.fetched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
-            Some(Some(body)) => Ok(if full { body.clone() } else { body.get("properties").cloned().unwrap_or_else(|| json!({})) }),
+        match self
+            .fetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            Some(Some(body)) => Ok(if full {
+                body.clone()
+            } else {
+                body.get("properties").cloned().unwrap_or_else(|| json!({}))
+            }),
             Some(None) => Err(EvalError::Unresolved),
-            None => Err(EvalError::Pending(Fetch::Get { id, api_version: api.to_string() })),
+            None => Err(EvalError::Pending(Fetch::Get {
+                id,
+                api_version: api,
+            })),
         }
     }
 
@@ -296,13 +411,31 @@ fn diff(path: &str, before: Option<&Value>, after: &Value, out: &mut Vec<Propert
     match (before, after) {
         (Some(Value::Object(b)), Value::Object(a)) => {
             for (k, v) in a {
-                diff(&join(path, k), b.get(k).or_else(|| b.iter().find(|(bk, _)| bk.eq_ignore_ascii_case(k)).map(|(_, v)| v)), v, out);
+                diff(
+                    &join(path, k),
+                    b.get(k).or_else(|| {
+                        b.iter()
+                            .find(|(bk, _)| bk.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v)
+                    }),
+                    v,
+                    out,
+                );
             }
         }
-        (None, a) => out.push(PropertyChange { path: path.into(), change_type: PropertyChangeType::Create, before: None, after: Some(a.clone()) }),
+        (None, a) => out.push(PropertyChange {
+            path: path.into(),
+            change_type: PropertyChangeType::Create,
+            before: None,
+            after: Some(a.clone()),
+        }),
         (Some(b), a) if !same(path, b, a) => out.push(PropertyChange {
             path: path.into(),
-            change_type: if a.is_array() { PropertyChangeType::Array } else { PropertyChangeType::Modify },
+            change_type: if a.is_array() {
+                PropertyChangeType::Array
+            } else {
+                PropertyChangeType::Modify
+            },
             before: Some(b.clone()),
             after: Some(a.clone()),
         }),
