@@ -149,7 +149,7 @@ impl Deployment {
             check_mode("Complete")?;
         }
         let template = Template::parse_at(&request.template, "")?;
-        check_expressions(&request.template, "", &template)?;
+        check_expressions(&request.template, "")?;
         let plan = plan(
             Arc::new(template),
             &request.parameters,
@@ -212,7 +212,7 @@ impl Deployment {
 
 /// Parses every expression of the template (nested templates included) and checks that each
 /// function it calls exists.
-fn check_expressions(v: &Value, path: &str, template: &Template) -> Result<(), TemplateError> {
+fn check_expressions(v: &Value, path: &str) -> Result<(), TemplateError> {
     match v {
         Value::String(s) => match classify(s) {
             Ok(TemplateString::Expression(e)) => {
@@ -237,11 +237,11 @@ fn check_expressions(v: &Value, path: &str, template: &Template) -> Result<(), T
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| check_expressions(item, &format!("{path}[{i}]"), template)),
+            .try_for_each(|(i, item)| check_expressions(item, &format!("{path}[{i}]"))),
         Value::Object(map) => map.iter().try_for_each(|(k, item)| {
             let child = crate::eval::join(path, k);
-            check_expressions(&Value::String(k.clone()), &child, template)?;
-            check_expressions(item, &child, template)
+            check_expressions(&Value::String(k.clone()), &child)?;
+            check_expressions(item, &child)
         }),
         _ => Ok(()),
     }

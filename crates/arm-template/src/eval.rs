@@ -39,7 +39,7 @@ pub(crate) enum EvalError {
     /// A real error.
     Template(TemplateError),
     /// The caller must make this read, then evaluate again.
-    Pending(Fetch),
+    Pending(Box<Fetch>),
     /// The value depends on deployment-time state this phase does not have (validate, or
     /// what-if for resources not deployed yet).
     Unresolved,

@@ -513,7 +513,7 @@ impl<'h> Runner<'h> {
                         "The expression depends on a value that is not available.",
                     ));
                 }
-                Err(EvalError::Pending(fetch)) => self.fetch(fetch).await?,
+                Err(EvalError::Pending(fetch)) => self.fetch(*fetch).await?,
             }
         }
         Err(TemplateError::eval(
@@ -662,10 +662,10 @@ impl References for RunRefs<'_, '_> {
         match state.fetched.get(&(false, id.key(), api.clone())) {
             Some(Some(body)) => Ok(select(body)),
             Some(None) => Err(EvalError::Template(not_found(&id))),
-            None => Err(EvalError::Pending(Fetch::Get {
+            None => Err(EvalError::Pending(Box::new(Fetch::Get {
                 id,
                 api_version: api,
-            })),
+            }))),
         }
     }
 
@@ -682,10 +682,10 @@ impl References for RunRefs<'_, '_> {
             .get(&(true, id.key(), api_version.to_string()))
         {
             Some(Some(keys)) => Ok(keys.clone()),
-            _ => Err(EvalError::Pending(Fetch::ListKeys {
+            _ => Err(EvalError::Pending(Box::new(Fetch::ListKeys {
                 id,
                 api_version: api_version.to_string(),
-            })),
+            }))),
         }
     }
 }

@@ -310,7 +310,10 @@ impl WhatIf<'_> {
                 Ok(v) => return Ok(v),
                 Err(EvalError::Template(e)) => return Err(e),
                 Err(EvalError::Unresolved) => return Ok(Value::Null),
-                Err(EvalError::Pending(Fetch::Get { id, api_version })) => {
+                Err(EvalError::Pending(fetch)) if matches!(*fetch, Fetch::Get { .. }) => {
+                    let Fetch::Get { id, api_version } = *fetch else {
+                        continue;
+                    };
                     let got = self
                         .host
                         .get(&id, &api_version)
@@ -321,7 +324,7 @@ impl WhatIf<'_> {
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert(format!("{}|{api_version}", id.key()), got);
                 }
-                Err(EvalError::Pending(Fetch::ListKeys { .. })) => return Ok(Value::Null),
+                Err(EvalError::Pending(_)) => return Ok(Value::Null),
             }
         }
         Err(TemplateError::eval(
@@ -371,10 +374,10 @@ impl References for WhatIfRefs<'_> {
                 body.get("properties").cloned().unwrap_or_else(|| json!({}))
             }),
             Some(None) => Err(EvalError::Unresolved),
-            None => Err(EvalError::Pending(Fetch::Get {
+            None => Err(EvalError::Pending(Box::new(Fetch::Get {
                 id,
                 api_version: api,
-            })),
+            }))),
         }
     }
 

@@ -42,7 +42,7 @@ pub(super) fn call(name: &str, a: &Args<'_>) -> Option<EvalResult> {
 }
 
 fn create_object(a: &Args<'_>) -> EvalResult {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return a
             .error("the function requires an even number of arguments (name and value pairs).");
     }

@@ -149,7 +149,7 @@ fn index_of(a: &Args<'_>, last: bool) -> EvalResult {
     }
     let mut positions = (0..s.len()).filter(|&i| s[i..].starts_with(&needle));
     let found = if last {
-        positions.last()
+        positions.next_back()
     } else {
         positions.next()
     };
