@@ -26,8 +26,9 @@ pub enum DeploymentMode {
     Complete,
 }
 
-/// What a deployment PUT (or `validate`, `whatIf` POST) asks for.
-#[derive(Clone, Debug)]
+/// What a deployment PUT (or `validate`, `whatIf` POST) asks for. `Debug` shows parameter
+/// names only (values may be secure).
+#[derive(Clone)]
 pub struct DeploymentRequest {
     /// The template (`properties.template`).
     pub template: Value,
@@ -35,6 +36,15 @@ pub struct DeploymentRequest {
     pub parameters: Map<String, Value>,
     /// `properties.mode`.
     pub mode: DeploymentMode,
+}
+
+impl std::fmt::Debug for DeploymentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeploymentRequest")
+            .field("parameters", &self.parameters.keys().collect::<Vec<_>>())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Refuses any mode but `Incremental`.

@@ -105,7 +105,7 @@ impl Bound {
 }
 
 /// Parameters and variables of one (possibly nested) template, fully evaluated.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Scope {
     /// By lower-cased name: declared name, type, value.
     pub params: BTreeMap<String, (String, ParamType, Bound)>,
@@ -116,6 +116,24 @@ pub(crate) struct Scope {
     /// Parameters (`p:name`) and variables (`v:name`) whose values are not known in this
     /// phase (what-if: they come from resources not deployed yet).
     pub unresolved: BTreeSet<String>,
+}
+
+/// Names and types only: values may derive from secure parameters.
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope")
+            .field(
+                "params",
+                &self
+                    .params
+                    .values()
+                    .map(|(n, t, _)| (n, t))
+                    .collect::<Vec<_>>(),
+            )
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("redactor", &self.redactor)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Names for Scope {
