@@ -264,6 +264,9 @@ impl<'h> Runner<'h> {
     ) -> Result<Option<Option<DeploymentOutcome>>, NodeError> {
         let node = &plan.nodes[i];
         let decl = &plan.template.resources[node.decl];
+        if node.condition == Condition::False {
+            return Ok(None);
+        }
         if node.condition == Condition::Deferred {
             let cpath = join(&node.path, "condition");
             let raw = decl
