@@ -16,12 +16,17 @@ use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ArmError, TemplateError};
-use crate::eval::{EvalError, EvalResult, Evaluator, Fetch, Loops, References, Site, fail, join};
+use crate::eval::{EvalError, EvalResult, Evaluator, Fetch, Loops, Site, join};
 use crate::host::{HostError, ResourceHost};
-use crate::plan::{Condition, Plan, plan};
+use crate::plan::{Condition, Plan};
 use crate::records::{DeploymentOutcome, OperationRecord, ProvisioningState, deployment_failed};
 use crate::resource_id::ResourceId;
 use crate::secure::Redactor;
+
+mod nested;
+mod refs;
+
+use refs::{RunRefs, redact};
 
 /// Keys of a resource declaration that are template syntax, not part of the PUT body.
 const NOT_IN_BODY: &[&str] = &[
@@ -319,123 +324,6 @@ impl<'h> Runner<'h> {
         Ok(Some(None))
     }
 
-    async fn run_nested(&self, plan: &Plan, i: usize) -> Result<DeploymentOutcome, NodeError> {
-        let node = &plan.nodes[i];
-        let decl = &plan.template.resources[node.decl];
-        let ppath = join(&node.path, "properties");
-        let properties = decl.raw.get("properties").cloned().unwrap_or(Value::Null);
-        let child = self.child_plan(plan, node, &properties, &ppath).await?;
-        let outcome = self.run_plan(&child).await;
-        let body = json!({
-            "id": node.id.as_str(),
-            "name": node.id.last_name(),
-            "type": crate::plan::DEPLOYMENTS,
-            "properties": outcome.properties(),
-        });
-        self.lock().deployed.insert(node.id.key(), body);
-        if outcome.provisioning_state == ProvisioningState::Failed {
-            return Err(NodeError::Nested(Box::new(outcome)));
-        }
-        Ok(outcome)
-    }
-
-    /// The plan of a nested deployment: its template, parameters (evaluated in the parent's
-    /// scope for `inner`, the parent's own scope for `outer`) and target group.
-    async fn child_plan(
-        &self,
-        plan: &Plan,
-        node: &crate::plan::Node,
-        properties: &Value,
-        ppath: &str,
-    ) -> Result<Plan, TemplateError> {
-        let copy = node.copy.clone();
-        let header = |key: &str| properties.get(key).cloned().unwrap_or(Value::Null);
-        if !header("templateLink").is_null() {
-            return Err(TemplateError::Unsupported {
-                code: "InvalidTemplate",
-                message: format!(
-                    "The nested deployment '{}' uses 'templateLink'; only inline 'template' is supported.",
-                    node.id.last_name()
-                ),
-            });
-        }
-        let mode_raw = header("mode");
-        let mpath = join(ppath, "mode");
-        let mode = self
-            .evaluate(plan, copy.clone(), Site::ResourceBody, |ev| {
-                ev.value(&mode_raw, &mpath)
-            })
-            .await?;
-        crate::deployment::check_mode(mode.as_str().unwrap_or("Incremental"))?;
-        let inner = crate::graph::inner_scope(&plan.template.resources[node.decl].raw);
-        let supplied = if inner {
-            let raw = header("parameters");
-            let path = join(ppath, "parameters");
-            match self
-                .evaluate(plan, copy, Site::ResourceBody, |ev| ev.value(&raw, &path))
-                .await?
-            {
-                Value::Object(m) => m,
-                Value::Null => Map::new(),
-                _ => {
-                    return Err(TemplateError::invalid(
-                        path,
-                        "The nested deployment 'parameters' must be an object.",
-                    ));
-                }
-            }
-        } else {
-            Map::new()
-        };
-        let template =
-            crate::template::Template::parse_at(&header("template"), &join(ppath, "template"))?;
-        let ctx = self.child_context(plan, node).await?;
-        plan_child(template, &supplied, ctx, inner, &plan.scope)
-    }
-
-    async fn child_context(
-        &self,
-        plan: &Plan,
-        node: &crate::plan::Node,
-    ) -> Result<crate::context::DeploymentContext, TemplateError> {
-        let mut ctx = plan.ctx.clone();
-        ctx.deployment_name = node.id.last_name().to_string();
-        let subscription = node
-            .id
-            .subscription_id()
-            .unwrap_or(&plan.ctx.subscription_id)
-            .to_string();
-        let group = node
-            .id
-            .resource_group()
-            .unwrap_or(&plan.ctx.resource_group.name)
-            .to_string();
-        let same = subscription.eq_ignore_ascii_case(&ctx.subscription_id)
-            && group.eq_ignore_ascii_case(&ctx.resource_group.name);
-        if !same {
-            let id = ResourceId::resource_group_id(&subscription, &group);
-            let found = self
-                .host
-                .get(&id, "2022-09-01")
-                .await
-                .map_err(TemplateError::Host)?;
-            let Some(body) = found else {
-                return Err(TemplateError::Unsupported {
-                    code: "ResourceGroupNotFound",
-                    message: format!("Resource group '{group}' could not be found."),
-                });
-            };
-            ctx.subscription_id = subscription;
-            ctx.resource_group.name = group;
-            ctx.resource_group.location = body
-                .get("location")
-                .and_then(Value::as_str)
-                .unwrap_or(&plan.ctx.resource_group.location)
-                .to_string();
-        }
-        Ok(ctx)
-    }
-
     async fn outputs(&self, plan: &Plan) -> Result<Map<String, Value>, TemplateError> {
         let mut out = Map::new();
         for def in &plan.template.outputs {
@@ -565,23 +453,6 @@ impl From<HostError> for NodeError {
     }
 }
 
-fn plan_child(
-    template: crate::template::Template,
-    supplied: &Map<String, Value>,
-    ctx: crate::context::DeploymentContext,
-    inner: bool,
-    parent: &crate::params::Scope,
-) -> Result<Plan, TemplateError> {
-    let outer = (!inner).then_some(parent);
-    plan(
-        std::sync::Arc::new(template),
-        supplied,
-        ctx,
-        crate::params::Strictness::Strict,
-        outer,
-    )
-}
-
 /// A stable 16-hex-digit operation id for a resource in a deployment.
 pub(crate) fn operation_id(deployment_id: &str, resource_id: &str) -> String {
     let g = crate::functions::hash::guid(&[deployment_id, resource_id])
@@ -610,110 +481,4 @@ fn not_found(id: &ResourceId) -> TemplateError {
         name: id.name().to_string(),
         resource_group: id.resource_group().unwrap_or_default().to_string(),
     }
-}
-
-/// `reference()` and `listKeys()` during a run.
-struct RunRefs<'a, 'h> {
-    plan: &'a Plan,
-    runner: &'a Runner<'h>,
-}
-
-impl References for RunRefs<'_, '_> {
-    fn reference(&self, target: &str, api_version: Option<&str>, full: bool) -> EvalResult {
-        let (id, default_api) = match ResourceId::parse(target) {
-            Ok(id) => {
-                let api = self
-                    .plan
-                    .find(id.as_str())
-                    .first()
-                    .map(|&i| self.plan.nodes[i].api_version.clone());
-                (id, api)
-            }
-            Err(_) => match self
-                .plan
-                .find(target)
-                .into_iter()
-                .find(|&i| self.plan.nodes[i].condition != Condition::False)
-            {
-                Some(i) => (
-                    self.plan.nodes[i].id.clone(),
-                    Some(self.plan.nodes[i].api_version.clone()),
-                ),
-                None => {
-                    return fail(format!(
-                        "The template resource '{target}' is not found. Please see https://aka.ms/arm-resource-functions/#reference for usage details."
-                    ));
-                }
-            },
-        };
-        let select = |body: &Value| {
-            if full {
-                body.clone()
-            } else {
-                body.get("properties").cloned().unwrap_or_else(|| json!({}))
-            }
-        };
-        let state = self.runner.lock();
-        if let Some(body) = state.deployed.get(&id.key()) {
-            return Ok(select(body));
-        }
-        let Some(api) = api_version.map(str::to_string).or(default_api) else {
-            return fail(format!(
-                "The api-version is required to reference the resource '{id}', which is not deployed in this template."
-            ));
-        };
-        match state.fetched.get(&(false, id.key(), api.clone())) {
-            Some(Some(body)) => Ok(select(body)),
-            Some(None) => Err(EvalError::Template(not_found(&id))),
-            None => Err(EvalError::Pending(Box::new(Fetch::Get {
-                id,
-                api_version: api,
-            }))),
-        }
-    }
-
-    fn list_keys(&self, id: &str, api_version: &str) -> EvalResult {
-        let Ok(id) = ResourceId::parse(id) else {
-            return fail(format!(
-                "Unable to evaluate template language function 'listKeys': '{id}' is not a valid resource id."
-            ));
-        };
-        match self
-            .runner
-            .lock()
-            .fetched
-            .get(&(true, id.key(), api_version.to_string()))
-        {
-            Some(Some(keys)) => Ok(keys.clone()),
-            _ => Err(EvalError::Pending(Box::new(Fetch::ListKeys {
-                id,
-                api_version: api_version.to_string(),
-            }))),
-        }
-    }
-}
-
-/// The outcome with every secure string replaced (outputs, errors, nested outcomes).
-fn redact(mut o: DeploymentOutcome, r: &Redactor) -> DeploymentOutcome {
-    if r.is_empty() {
-        return o;
-    }
-    o.outputs = match r.value(&Value::Object(o.outputs)) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    o.parameters = r.value(&o.parameters);
-    o.error = o.error.map(|e| redact_error(e, r));
-    for op in &mut o.operations {
-        op.error = op.error.take().map(|e| redact_error(e, r));
-    }
-    o.nested = o.nested.into_iter().map(|n| redact(n, r)).collect();
-    o
-}
-
-fn redact_error(mut e: ArmError, r: &Redactor) -> ArmError {
-    e.message = r.text(&e.message);
-    e.details = e.details.into_iter().map(|d| redact_error(d, r)).collect();
-    e.additional_info = e.additional_info.iter().map(|v| r.value(v)).collect();
-    e
 }
