@@ -411,3 +411,39 @@ async fn runtime_expression_errors_fail_the_resource() {
         detail.message
     );
 }
+
+#[tokio::test]
+async fn child_resources_declared_inside_their_parent() {
+    let mut vault = res("Microsoft.KeyVault/vaults", "kv1");
+    vault["resources"] = json!([
+        {"type": "accessPolicies", "apiVersion": "2022-07-01", "name": "add", "properties": {"literal": "[[not an expression]"}},
+        {"type": "Microsoft.KeyVault/vaults/keys", "apiVersion": "2022-07-01", "name": "kv1/k1", "properties": {}},
+    ]);
+    let t = json!({
+        "variables": {"copy": [{"name": "names", "count": 2, "input": "[format('n{0}', copyIndex('names'))]"}]},
+        "resources": [vault],
+        "outputs": {"names": {"type": "array", "value": "[variables('names')]"}},
+    });
+    let (host, outcome) = run(t).await;
+    assert_eq!(
+        outcome.provisioning_state,
+        ProvisioningState::Succeeded,
+        "{:?}",
+        outcome.error
+    );
+    let ids = host.put_ids();
+    assert!(ids[0].ends_with("/vaults/kv1"));
+    assert!(
+        ids.iter()
+            .any(|i| i.ends_with("/vaults/kv1/accessPolicies/add"))
+    );
+    assert!(ids.iter().any(|i| i.ends_with("/vaults/kv1/keys/k1")));
+    let policy = host
+        .puts()
+        .into_iter()
+        .find(|(id, _)| id.ends_with("/add"))
+        .unwrap()
+        .1;
+    assert_eq!(policy["properties"]["literal"], "[not an expression]");
+    assert_eq!(outcome.output("names"), Some(&json!(["n0", "n1"])));
+}

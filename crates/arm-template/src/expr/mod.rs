@@ -1,4 +1,4 @@
-//! The expression language: lexer, parser and AST. Evaluation lives in [`crate::eval`].
+//! The expression language: lexer, parser and AST. Evaluation is internal to the crate.
 
 mod ast;
 mod lexer;
