@@ -301,6 +301,25 @@ impl TemplateError {
         self
     }
 
+    /// This error with every secure string in its messages replaced.
+    pub(crate) fn redacted(self, r: &crate::secure::Redactor) -> Self {
+        match self {
+            TemplateError::InvalidTemplate { path, message } => TemplateError::InvalidTemplate {
+                path,
+                message: r.text(&message),
+            },
+            TemplateError::Evaluation { path, message } => TemplateError::Evaluation {
+                path,
+                message: r.text(&message),
+            },
+            TemplateError::Host(mut h) => {
+                h.message = r.text(&h.message);
+                TemplateError::Host(h)
+            }
+            other => other,
+        }
+    }
+
     /// Shorthand for [`TemplateError::InvalidTemplate`].
     pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         TemplateError::InvalidTemplate {

@@ -119,12 +119,13 @@ pub(crate) async fn what_if(
         redactor: Mutex::new(Redactor::default()),
     };
     let mut changes = Vec::new();
-    w.plan(top, &mut changes).await?;
+    let planned = w.plan(top, &mut changes).await;
     let r = w
         .redactor
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
+    planned.map_err(|e| e.redacted(&r))?;
     for c in &mut changes {
         c.before = c.before.as_ref().map(|v| r.value(v));
         c.after = c.after.as_ref().map(|v| r.value(v));

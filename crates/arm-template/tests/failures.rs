@@ -341,3 +341,20 @@ async fn secure_values_never_appear_in_anything_returned() {
     );
     assert!(what_if.to_json().to_string().contains(REDACTED));
 }
+
+#[tokio::test]
+async fn secure_values_are_redacted_from_error_messages() {
+    let t = json!({
+        "parameters": {"pw": {"type": "securestring"}},
+        "resources": [{"type": "Microsoft.Sql/servers", "apiVersion": "2023-01-01", "name": "sql1",
+                       "properties": {"n": "[int(parameters('pw'))]"}}],
+    });
+    let d = prepare(t, json!({"pw": {"value": SECRET}})).unwrap();
+    let e = d.what_if(FakeHost::new().as_ref()).await.unwrap_err();
+    assert!(e.to_string().contains("is not a valid integer"), "{e}");
+    assert!(!format!("{e} {e:?}").contains(SECRET), "{e}");
+    let outcome = d.run(FakeHost::new().as_ref()).await;
+    let text = format!("{:?} {}", outcome, outcome.properties());
+    assert!(text.contains("is not a valid integer"));
+    assert!(!text.contains(SECRET), "{text}");
+}
