@@ -3,9 +3,10 @@
 
 use clap::{Args, Subcommand};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, parse_tags, runtime};
+use crate::output::Output;
 
 const API: &str = "api-version=2025-09-01";
 
@@ -156,7 +157,7 @@ fn action(ctx: &Context, account: &AccountName, action: &str) -> Result<String, 
 }
 
 /// Runs `keyhold account …`.
-pub fn run(command: AccountCommand) -> Result<(), String> {
+pub fn run(command: AccountCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -201,14 +202,7 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
                 Ok(list["value"].clone())
             }
             AccountCommand::Update { account, tags } => {
-                let mut map = serde_json::Map::new();
-                for tag in tags {
-                    let (k, v) = tag
-                        .split_once('=')
-                        .ok_or_else(|| format!("tag {tag:?} is not key=value"))?;
-                    map.insert(k.to_owned(), Value::String(v.to_owned()));
-                }
-                let body = json!({ "tags": map });
+                let body = json!({ "tags": parse_tags(&tags)? });
                 ctx.management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
                     .await
             }
@@ -320,5 +314,5 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }
