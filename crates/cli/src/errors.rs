@@ -19,6 +19,8 @@ const CRYPTO_USER_ACTIONS: &[&str] = &[
     "keys/verify/action",
 ];
 
+const GROUP_WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
+
 /// The text between `start` and the next `end` after it.
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = text.find(start)? + start.len();
@@ -77,10 +79,16 @@ fn forbidden_hint(message: &str, app_id: Option<&str>) -> Option<String> {
                  that administrator"
             ));
         }
+        // Creating a group is granted on the subscription (the group does not exist yet).
+        let grant_at = if action.eq_ignore_ascii_case(GROUP_WRITE) {
+            scope.split('/').take(3).collect::<Vec<_>>().join("/")
+        } else {
+            scope.to_owned()
+        };
         return Some(format!(
             "hint: the credentials lack permission '{action}' at '{scope}'; someone with Owner \
              there can grant a role that includes it:\n  keyhold role assign --assignee {me} \
-             --role {} --scope {scope}",
+             --role {} --scope {grant_at}",
             role_for(action)
         ));
     }
@@ -190,6 +198,18 @@ mod tests {
             text.contains(
                 "keyhold role assign --assignee app1 --role Reader --scope /subscriptions/s1"
             ),
+            "{text}"
+        );
+        let group = arm
+            .replace("Microsoft.KeyVault/vaults/read", GROUP_WRITE)
+            .replace(
+                "'/subscriptions/s1'",
+                "'/subscriptions/s1/resourceGroups/rg2'",
+            );
+        let text = describe(&api(403, "AuthorizationFailed", &group), None);
+        assert!(
+            text.contains("--role Contributor --scope /subscriptions/s1\n")
+                || text.ends_with("--scope /subscriptions/s1"),
             "{text}"
         );
         let write = arm.replace("vaults/read", "vaults/write");

@@ -36,6 +36,10 @@ pub struct LoginArgs {
     /// CA certificate to trust (the server's tls/ca.pem).
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// Default subscription for later commands (default: the bootstrap file's, else the only
+    /// subscription the principal can see).
+    #[arg(long)]
+    subscription: Option<String>,
 }
 
 /// `keyhold identity …`.
@@ -149,16 +153,39 @@ pub fn login(args: LoginArgs, out: &Output) -> Result<(), String> {
                 .map_err(|e| format!("cannot use CA {}: {e}", ca.display()))?,
         );
     }
+    if args.subscription.is_some() {
+        creds.subscription_id = args.subscription;
+    }
     let scope = creds.management_scope.clone();
     let client = KeyholdClient::from_credentials(creds.clone()).map_err(|e| e.to_string())?;
-    runtime()?
-        .block_on(client.token(&scope))
+    let rt = runtime()?;
+    rt.block_on(client.token(&scope))
         .map_err(|e| format!("login failed: {}", describe(&client, &e)))?;
+    if creds.subscription_id.is_none() {
+        creds.subscription_id = rt.block_on(only_subscription(&client, &scope));
+    }
     let path = default_credentials_path();
     creds.save(&path).map_err(|e| e.to_string())?;
     out.print(
-        &json!({ "loggedIn": true, "endpoint": creds.endpoint, "tenantId": creds.tenant_id, "clientId": creds.client_id, "credentials": path }),
+        &json!({ "loggedIn": true, "endpoint": creds.endpoint, "tenantId": creds.tenant_id, "clientId": creds.client_id, "subscriptionId": creds.subscription_id, "credentials": path }),
     )
+}
+
+/// The one subscription the principal can see, if it sees exactly one.
+async fn only_subscription(client: &KeyholdClient, scope: &str) -> Option<String> {
+    let list = client
+        .request_json(
+            Method::GET,
+            "subscriptions?api-version=2022-12-01",
+            scope,
+            None,
+        )
+        .await
+        .ok()?;
+    match list["value"].as_array()?.as_slice() {
+        [only] => only["subscriptionId"].as_str().map(str::to_owned),
+        _ => None,
+    }
 }
 
 /// Runs `keyhold identity …`.
