@@ -28,7 +28,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..from + len])
 }
 
-/// `https://host:port` of a URL (for "is the server running at …?").
+/// `https://host:port` of a URL (to name a server that did not answer in time).
 fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     url[after_scheme..]
@@ -45,11 +45,16 @@ fn transport_hint(url: &str, reason: &str) -> String {
                 `--ca <data-dir>/tls/ca.pem`"
             .to_owned();
     }
-    format!(
-        "hint: is keyhold running at {}? Start it with `keyhold serve` (or log in to the right \
-         server with `keyhold login`)",
-        origin(url)
-    )
+    if lower.contains("timed out") {
+        return format!(
+            "hint: {} did not answer in time; is it the keyhold server you meant (`keyhold \
+             login` saves the endpoint)?",
+            origin(url)
+        );
+    }
+    "hint: is the server running? Start it with `keyhold serve` (or log in to the right \
+     server with `keyhold login`)"
+        .to_owned()
 }
 
 /// The role to suggest for a management action.
