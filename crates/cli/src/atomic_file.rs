@@ -58,10 +58,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Re
             .create_new(true)
             .mode(mode)
             .open(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         drop(file);
         publish(&tmp, path, overwrite)?;
         File::open(&dir)

@@ -21,6 +21,8 @@ pub enum Format {
     Table,
     /// Tab-separated values.
     Tsv,
+    /// Nothing (as az's `-o none`: for scripts that only need the exit status).
+    None,
 }
 
 /// Parses `-o`: a helpful message for a value that is not a format (such as a file name,
@@ -30,9 +32,10 @@ fn parse_format(text: &str) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "table" => Ok(Format::Table),
         "tsv" => Ok(Format::Tsv),
+        "none" => Ok(Format::None),
         _ => Err(format!(
-            "'{text}' is not an output format: use json, table or tsv (`file download` takes \
-             the file to write as --file)"
+            "'{text}' is not an output format: use json, table, tsv or none (`file download` \
+             takes the file to write as --file)"
         )),
     }
 }
@@ -40,7 +43,7 @@ fn parse_format(text: &str) -> Result<Format, String> {
 /// The global output options.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Output format: json, table or tsv.
+    /// Output format: json, table, tsv or none.
     #[arg(
         short = 'o',
         long = "output",
@@ -88,6 +91,7 @@ impl Output {
             }
             Format::Table => crate::table::table(&value, columns),
             Format::Tsv => crate::table::tsv(&value, columns),
+            Format::None => String::new(),
         })
     }
 
@@ -117,9 +121,11 @@ mod tests {
     fn formats_parse_case_insensitively_and_explain_mistakes() {
         assert_eq!(parse_format("TABLE"), Ok(Format::Table));
         assert_eq!(parse_format("tsv"), Ok(Format::Tsv));
+        assert_eq!(parse_format("none"), Ok(Format::None));
+        assert_eq!(output(Format::None, None).render(&json!([1])).unwrap(), "");
         let err = parse_format("back.jsonl").unwrap_err();
         assert!(
-            err.contains("json, table or tsv") && err.contains("--file"),
+            err.contains("json, table, tsv or none") && err.contains("--file"),
             "{err}"
         );
     }

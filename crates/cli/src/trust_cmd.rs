@@ -160,6 +160,10 @@ pub fn run(args: TrustArgs) -> Result<(), String> {
     let (text, count) = bundle(&system_path, &ca_path)?;
     match &args.out {
         Some(out) => {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
             write_atomic(out, text.as_bytes(), 0o644, true)?;
             let absolute = std::fs::canonicalize(out)
                 .map_err(|e| format!("cannot resolve {}: {e}", out.display()))?;

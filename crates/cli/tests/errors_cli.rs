@@ -151,7 +151,7 @@ fn errors_say_what_to_do() {
     // Bad output options are explained before anything is sent.
     let err = fails(&["group", "list", "-o", "back.jsonl"], admin);
     assert!(
-        err.contains("json, table or tsv") && err.contains("--file"),
+        err.contains("json, table, tsv or none") && err.contains("--file"),
         "{err}"
     );
     let err = fails(&["group", "list", "--query", "[?name=="], admin);

@@ -39,7 +39,8 @@ fn trust_writes_a_bundle_that_trusts_keyhold_and_the_world() {
     let data = parent.path().join("data");
     let server = start(&data, &[], &[]);
     let ca = std::fs::read_to_string(data.join("tls/ca.pem")).unwrap();
-    let bundle = parent.path().join("bundle.pem");
+    // Its directory need not exist yet (e.g. ~/.config/keyhold before the first login).
+    let bundle = parent.path().join("config/keyhold/bundle.pem");
     let none = parent.path().join("no-creds.json");
     let none = none.to_str().unwrap();
     let (status, stdout, stderr) = run_to_exit(
