@@ -1,5 +1,6 @@
 //! `keyhold account …`: AI accounts through the ARM API, mirroring `az cognitiveservices
-//! account` verbs, plus the CMK settings and approval requests.
+//! account` verbs, plus the CMK settings and approval requests. Writes to an account are
+//! long-running ARM operations: the commands follow the operation headers until they end.
 
 use clap::{Args, Subcommand};
 use reqwest::Method;
@@ -176,7 +177,7 @@ pub fn run(command: AccountCommand, out: &Output) -> Result<(), String> {
                     "identity": { "type": identity },
                     "properties": { "allowProjectManagement": allow_project_management, "restore": restore },
                 });
-                ctx.management(Method::PUT, &path(&ctx, &account)?, Some(&body))
+                ctx.management_lro(Method::PUT, &path(&ctx, &account)?, Some(&body))
                     .await
             }
             AccountCommand::Show(account) => {
@@ -203,11 +204,11 @@ pub fn run(command: AccountCommand, out: &Output) -> Result<(), String> {
             }
             AccountCommand::Update { account, tags } => {
                 let body = json!({ "tags": parse_tags(&tags)? });
-                ctx.management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                ctx.management_lro(Method::PATCH, &path(&ctx, &account)?, Some(&body))
                     .await
             }
             AccountCommand::Delete(account) => {
-                ctx.management(Method::DELETE, &path(&ctx, &account)?, None)
+                ctx.management_lro(Method::DELETE, &path(&ctx, &account)?, None)
                     .await?;
                 Ok(json!({ "deleted": account.name, "restorable": true }))
             }
@@ -290,7 +291,7 @@ pub fn run(command: AccountCommand, out: &Output) -> Result<(), String> {
                 };
                 let body = json!({ "properties": { "encryption": encryption } });
                 let a = ctx
-                    .management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                    .management_lro(Method::PATCH, &path(&ctx, &account)?, Some(&body))
                     .await?;
                 Ok(a["properties"]["encryption"].clone())
             }
