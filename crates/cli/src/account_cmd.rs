@@ -1,11 +1,13 @@
 //! `keyhold account …`: AI accounts through the ARM API, mirroring `az cognitiveservices
-//! account` verbs, plus the CMK settings and approval requests.
+//! account` verbs, plus the CMK settings and approval requests. Writes to an account are
+//! long-running ARM operations: the commands follow the operation headers until they end.
 
 use clap::{Args, Subcommand};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, parse_tags, runtime};
+use crate::output::Output;
 
 const API: &str = "api-version=2025-09-01";
 
@@ -156,7 +158,7 @@ fn action(ctx: &Context, account: &AccountName, action: &str) -> Result<String, 
 }
 
 /// Runs `keyhold account …`.
-pub fn run(command: AccountCommand) -> Result<(), String> {
+pub fn run(command: AccountCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -175,7 +177,7 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
                     "identity": { "type": identity },
                     "properties": { "allowProjectManagement": allow_project_management, "restore": restore },
                 });
-                ctx.management(Method::PUT, &path(&ctx, &account)?, Some(&body))
+                ctx.management_lro(Method::PUT, &path(&ctx, &account)?, Some(&body))
                     .await
             }
             AccountCommand::Show(account) => {
@@ -201,19 +203,12 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
                 Ok(list["value"].clone())
             }
             AccountCommand::Update { account, tags } => {
-                let mut map = serde_json::Map::new();
-                for tag in tags {
-                    let (k, v) = tag
-                        .split_once('=')
-                        .ok_or_else(|| format!("tag {tag:?} is not key=value"))?;
-                    map.insert(k.to_owned(), Value::String(v.to_owned()));
-                }
-                let body = json!({ "tags": map });
-                ctx.management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                let body = json!({ "tags": parse_tags(&tags)? });
+                ctx.management_lro(Method::PATCH, &path(&ctx, &account)?, Some(&body))
                     .await
             }
             AccountCommand::Delete(account) => {
-                ctx.management(Method::DELETE, &path(&ctx, &account)?, None)
+                ctx.management_lro(Method::DELETE, &path(&ctx, &account)?, None)
                     .await?;
                 Ok(json!({ "deleted": account.name, "restorable": true }))
             }
@@ -296,7 +291,7 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
                 };
                 let body = json!({ "properties": { "encryption": encryption } });
                 let a = ctx
-                    .management(Method::PATCH, &path(&ctx, &account)?, Some(&body))
+                    .management_lro(Method::PATCH, &path(&ctx, &account)?, Some(&body))
                     .await?;
                 Ok(a["properties"]["encryption"].clone())
             }
@@ -320,5 +315,5 @@ pub fn run(command: AccountCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

@@ -10,7 +10,8 @@ use keyhold_vault::audit::{GENESIS, verify_chain};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, runtime};
+use crate::output::Output;
 
 /// `keyhold audit …`.
 #[derive(Debug, Subcommand)]
@@ -47,7 +48,7 @@ async fn page(
 }
 
 /// Runs `keyhold audit …`.
-pub fn run(command: AuditCommand) -> Result<(), String> {
+pub fn run(command: AuditCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -86,5 +87,5 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

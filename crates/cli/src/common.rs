@@ -1,9 +1,7 @@
-//! What every client command shares: the runtime, the saved credentials, JSON output, and the
-//! URLs of the management plane and of vaults.
+//! What every client command shares: the runtime, the saved credentials, error messages with
+//! hints, and the URLs of the management plane and of vaults.
 
-use std::io::Write;
-
-use keyhold_client::{Credentials, KeyholdClient, default_credentials_path};
+use keyhold_client::{ClientError, Credentials, KeyholdClient, default_credentials_path};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -15,19 +13,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-/// Pretty JSON on stdout.
-pub fn print_json(value: &Value) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| e.to_string())
-        .and_then(|()| writeln!(out).map_err(|e| e.to_string()))
-}
-
 /// Loads saved credentials and builds a client.
 pub fn client() -> Result<KeyholdClient, String> {
     let path = default_credentials_path();
     let creds = Credentials::load(&path).map_err(|e| format!("{e}; run `keyhold login` first"))?;
-    KeyholdClient::from_credentials(creds).map_err(|e| e.to_string())
+    KeyholdClient::from_credentials(creds).map_err(|e| crate::errors::describe(&e, None))
+}
+
+/// A client error as printed, with a hint; names the logged-in client in suggested commands.
+pub fn describe(client: &KeyholdClient, error: &ClientError) -> String {
+    let app_id = client.credentials().map(|c| c.client_id.as_str());
+    crate::errors::describe(error, app_id)
 }
 
 /// A client command's context: the client and where things are.
@@ -79,6 +75,11 @@ impl Context {
         )
     }
 
+    /// A client error as printed, with a hint.
+    pub fn describe(&self, error: &ClientError) -> String {
+        describe(&self.client, error)
+    }
+
     /// A management-plane call.
     pub async fn management(
         &self,
@@ -89,7 +90,33 @@ impl Context {
         self.client
             .request_json(method, path, &self.creds.management_scope, body)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))
+    }
+
+    /// A management-plane write that may be long-running: follows the operation headers
+    /// until it ends, then returns the resource (`Value::Null` after a delete).
+    pub async fn management_lro(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        self.client
+            .request_lro(method, path, &self.creds.management_scope, body)
+            .await
+            .map_err(|e| self.describe(&e))
+    }
+
+    /// A directory-API call for the logged-in tenant: `path` is under
+    /// `keyhold/v1/tenants/{tenant}/`.
+    pub async fn directory(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let url = format!("keyhold/v1/tenants/{}/{path}", self.creds.tenant_id);
+        self.management(method, &url, body).await
     }
 
     /// Follows a vault list's `nextLink` (which must point at the same vault).
@@ -101,7 +128,7 @@ impl Context {
         self.client
             .request_json(Method::GET, next_link, &scope, None)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))
     }
 
     /// A vault data-plane call (`path` starts with `/`, without the api-version).
@@ -118,6 +145,23 @@ impl Context {
         self.client
             .request_json(method, &url, &scope, body)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))
     }
+}
+
+/// `key=value` pairs (`--tags env=dev team=ai`) as an ARM `tags` object.
+pub fn parse_tags(tags: &[String]) -> Result<Value, String> {
+    let mut map = serde_json::Map::new();
+    for tag in tags {
+        let (k, v) = tag
+            .split_once('=')
+            .ok_or_else(|| format!("tag {tag:?} is not key=value"))?;
+        map.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    Ok(Value::Object(map))
+}
+
+/// `text` quoted for a POSIX shell (single quotes; a `'` inside becomes `'\''`).
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }

@@ -1,10 +1,12 @@
-//! `keyhold demo`: the whole customer-managed-key story in under a minute, step by step, with
+//! `keyhold demo`: the whole customer-managed-key story in a few seconds, step by step, with
 //! a plain explanation of each step and a summary table at the end.
 //!
 //! By default it starts its own server in a temporary directory (deleted afterwards); with
-//! `--use-login` it runs against the server saved by `keyhold login`, creating uniquely named
-//! resources and cleaning them up (the vault stays soft-deleted: purge protection forbids
-//! purging it early, which is the point of purge protection).
+//! `--use-login` it runs against the server saved by `keyhold login`, creating resources
+//! named uniquely for the run and cleaning them up, even after a failed step. One thing stays:
+//! the vault, soft-deleted, because purge protection (which a customer-managed key requires,
+//! and which can never be turned off) forbids purging it before its retention ends; the demo
+//! says so at the end, with the date keyhold will purge it.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::{Child, Command, Stdio};
@@ -20,7 +22,9 @@ use crate::demo_story::{Demo, story};
 /// `keyhold demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Run against the server saved by `keyhold login` instead of a temporary one.
+    /// Run against the server saved by `keyhold login` instead of a temporary one. Everything
+    /// is deleted afterwards except the vault, which purge protection keeps soft-deleted for
+    /// 7 days (the demo prints its name and purge date).
     #[arg(long)]
     use_login: bool,
 }
@@ -127,10 +131,8 @@ fn start_server() -> Result<(TempServer, Credentials), String> {
 
 /// Eight hex digits that differ between runs (names only; nothing secret).
 fn unique_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{:08x}", nanos ^ std::process::id().rotate_left(16))
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    id[..8].to_owned()
 }
 
 /// Runs `keyhold demo`.
@@ -145,6 +147,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         let creds = client.credentials().ok_or("no credentials")?.clone();
         (Some(server), Context { client, creds })
     };
+    let endpoint = ctx.creds.endpoint.trim_end_matches('/').to_owned();
     let suffix = &unique_suffix();
     let sub = ctx.subscription(None)?;
     let http = ctx.client.http().clone();
@@ -153,9 +156,28 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         rows: Vec::new(),
         total: 15,
     };
-    let outcome = runtime()?.block_on(story(&mut demo, &mut steps));
+    let (outcome, left) = runtime()?.block_on(async {
+        let outcome = story(&mut demo, &mut steps).await;
+        if !args.use_login {
+            return (outcome, None);
+        }
+        if outcome.is_err()
+            && let Err(e) = demo.clean_up().await
+        {
+            eprintln!("cleaning up after the failed step failed too: {e}");
+        }
+        (outcome, demo.left_behind().await)
+    });
     drop(server);
     print_summary(&steps.rows, started.elapsed());
+    if let Some(left) = left {
+        println!(
+            "\nLeft on {endpoint}: {left}.\nPurge protection cannot be turned off and forbids \
+             purging a vault before its retention ends: that is what makes a vault fit for \
+             customer-managed keys. keyhold purges it by itself then; until then its name stays \
+             taken (each run uses a new one). Everything else the demo made was deleted."
+        );
+    }
     outcome
 }
 

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use crate::common::Context;
 use crate::demo_cmd::Steps;
 
+mod cleanup;
+
 const ARM: &str = "api-version=2025-09-01";
 const KV_ARM: &str = "api-version=2023-07-01";
 const DATA: &str = "api-version=2024-10-21";
@@ -448,17 +450,17 @@ pub(crate) async fn story(d: &mut Demo, steps: &mut Steps) -> Result<(), String>
         )
         .await?;
 
-    let purge = format!(
-        "subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{LOCATION}/resourceGroups/{}/deletedAccounts/{}?{ARM}",
-        d.sub, d.rg, d.account
-    );
-    let account_path = format!("{}?{ARM}", d.account_path());
-    let deployment_path = format!("{}/deployments/demo?{ARM}", d.account_path());
-    steps.run("Clean up", "Delete the deployment and the account, then purge it: its keys and ciphertext are destroyed (crypto-shredding).", async {
-        d.arm(Method::DELETE, &deployment_path, None).await?;
-        d.arm(Method::DELETE, &account_path, None).await?;
-        d.arm(Method::DELETE, &purge, None).await?;
-        Ok(((), "account purged; the vault stays soft-deleted under purge protection".to_owned()))
-    }).await?;
+    steps
+        .run(
+            "Clean up",
+            "Delete the deployment and the account, then purge it: its keys and ciphertext are \
+             destroyed (crypto-shredding). The vault can only be deleted: purge protection keeps \
+             it, soft-deleted, until its retention ends.",
+            async {
+                let left = d.clean_up().await?;
+                Ok(((), format!("account purged; {left}")))
+            },
+        )
+        .await?;
     Ok(())
 }

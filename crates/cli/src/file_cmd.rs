@@ -16,7 +16,8 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, runtime};
+use crate::output::Output;
 
 const DATA_API: &str = "api-version=2024-10-21";
 
@@ -66,8 +67,8 @@ pub enum FileCommand {
         #[arg(long)]
         id: String,
         /// Where to write it (must not exist).
-        #[arg(long, short = 'o')]
-        output: PathBuf,
+        #[arg(long, short = 'f')]
+        file: PathBuf,
     },
     /// Delete a file (its ciphertext and key are destroyed).
     Delete {
@@ -179,7 +180,7 @@ async fn upload(plane: &DataPlane, file: &Path, purpose: &str) -> Result<Value, 
 async fn download(plane: &DataPlane, id: &str, output: &Path) -> Result<Value, String> {
     if output.exists() {
         return Err(format!(
-            "{} exists; choose another --output",
+            "{} exists; choose another --file",
             output.display()
         ));
     }
@@ -231,7 +232,7 @@ async fn download(plane: &DataPlane, id: &str, output: &Path) -> Result<Value, S
 }
 
 /// Runs `keyhold file …`.
-pub fn run(command: FileCommand) -> Result<(), String> {
+pub fn run(command: FileCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -262,11 +263,9 @@ pub fn run(command: FileCommand) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
                 answer(response).await
             }
-            FileCommand::Download {
-                account,
-                id,
-                output,
-            } => download(&data_plane(&ctx, &account).await?, &id, &output).await,
+            FileCommand::Download { account, id, file } => {
+                download(&data_plane(&ctx, &account).await?, &id, &file).await
+            }
             FileCommand::Delete { account, id } => {
                 let plane = data_plane(&ctx, &account).await?;
                 let response = plane
@@ -280,5 +279,5 @@ pub fn run(command: FileCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

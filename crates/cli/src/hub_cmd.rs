@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, runtime};
+use crate::output::Output;
 
 const ML_API: &str = "api-version=2025-09-01";
 
@@ -124,7 +125,7 @@ fn projects_path(ctx: &Context, account: &str, group: &str) -> Result<String, St
 }
 
 /// Runs `keyhold hub …`.
-pub fn run_hub(command: HubCommand) -> Result<(), String> {
+pub fn run_hub(command: HubCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -186,11 +187,11 @@ pub fn run_hub(command: HubCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }
 
 /// Runs `keyhold project …`.
-pub fn run_project(command: ProjectCommand) -> Result<(), String> {
+pub fn run_project(command: ProjectCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value: Value = runtime()?.block_on(async {
         match command {
@@ -235,5 +236,5 @@ pub fn run_project(command: ProjectCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

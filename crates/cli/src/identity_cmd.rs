@@ -1,6 +1,7 @@
 //! `keyhold login` and `keyhold identity …`: thin commands over the token endpoint and the
-//! directory API. Results are JSON on stdout; secrets appear only where the API returns them
-//! once (new or reset client secrets).
+//! directory API, plus (in `managed_identity_cmd.rs`) user-assigned managed identities and
+//! workload bindings. Secrets appear only where the API returns them once (new or reset client
+//! secrets, a binding's header).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,7 +9,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use keyhold_client::{Credentials, KeyholdClient, default_credentials_path};
 
-use crate::common::{client, print_json, runtime};
+use crate::common::{client, describe, runtime};
+use crate::managed_identity_cmd as managed;
+use crate::output::Output;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -33,6 +36,10 @@ pub struct LoginArgs {
     /// CA certificate to trust (the server's tls/ca.pem).
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// Default subscription for later commands (default: the bootstrap file's, else the only
+    /// subscription the principal can see).
+    #[arg(long)]
+    subscription: Option<String>,
 }
 
 /// `keyhold identity …`.
@@ -51,6 +58,17 @@ pub enum IdentityCommand {
     RotateSigningKey,
     /// Show who the saved credentials authenticate as.
     Whoami,
+    /// Create a user-assigned managed identity.
+    Create(managed::CreateArgs),
+    /// List user-assigned managed identities.
+    List(managed::ListArgs),
+    /// Show a user-assigned managed identity.
+    Show(managed::IdentityName),
+    /// Delete a user-assigned managed identity.
+    Delete(managed::IdentityName),
+    /// Workload bindings: managed-identity tokens for a local process.
+    #[command(subcommand)]
+    Binding(managed::BindingCommand),
 }
 
 /// `keyhold identity sp …`.
@@ -97,7 +115,7 @@ pub enum SpCommand {
 }
 
 /// Runs `keyhold login`: checks the credentials by getting a token, then saves them.
-pub fn login(args: LoginArgs) -> Result<(), String> {
+pub fn login(args: LoginArgs, out: &Output) -> Result<(), String> {
     let mut creds = if let Some(path) = &args.bootstrap {
         Credentials::load(path).map_err(|e| e.to_string())?
     } else {
@@ -135,20 +153,51 @@ pub fn login(args: LoginArgs) -> Result<(), String> {
                 .map_err(|e| format!("cannot use CA {}: {e}", ca.display()))?,
         );
     }
+    if args.subscription.is_some() {
+        creds.subscription_id = args.subscription;
+    }
     let scope = creds.management_scope.clone();
     let client = KeyholdClient::from_credentials(creds.clone()).map_err(|e| e.to_string())?;
-    runtime()?
-        .block_on(client.token(&scope))
-        .map_err(|e| format!("login failed: {e}"))?;
+    let rt = runtime()?;
+    rt.block_on(client.token(&scope))
+        .map_err(|e| format!("login failed: {}", describe(&client, &e)))?;
+    if creds.subscription_id.is_none() {
+        creds.subscription_id = rt.block_on(only_subscription(&client, &scope));
+    }
     let path = default_credentials_path();
     creds.save(&path).map_err(|e| e.to_string())?;
-    print_json(
-        &json!({ "loggedIn": true, "endpoint": creds.endpoint, "tenantId": creds.tenant_id, "clientId": creds.client_id, "credentials": path }),
+    out.print(
+        &json!({ "loggedIn": true, "endpoint": creds.endpoint, "tenantId": creds.tenant_id, "clientId": creds.client_id, "subscriptionId": creds.subscription_id, "credentials": path }),
     )
 }
 
+/// The one subscription the principal can see, if it sees exactly one.
+async fn only_subscription(client: &KeyholdClient, scope: &str) -> Option<String> {
+    let list = client
+        .request_json(
+            Method::GET,
+            "subscriptions?api-version=2022-12-01",
+            scope,
+            None,
+        )
+        .await
+        .ok()?;
+    match list["value"].as_array()?.as_slice() {
+        [only] => only["subscriptionId"].as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// Runs `keyhold identity …`.
-pub fn run(command: IdentityCommand) -> Result<(), String> {
+pub fn run(command: IdentityCommand, out: &Output) -> Result<(), String> {
+    let command = match command {
+        IdentityCommand::Create(args) => return managed::run(managed::Command::Create(args), out),
+        IdentityCommand::List(args) => return managed::run(managed::Command::List(args), out),
+        IdentityCommand::Show(id) => return managed::run(managed::Command::Show(id), out),
+        IdentityCommand::Delete(id) => return managed::run(managed::Command::Delete(id), out),
+        IdentityCommand::Binding(b) => return managed::run(managed::Command::Binding(b), out),
+        other => other,
+    };
     let client = client()?;
     let creds = client.credentials().ok_or("no credentials")?.clone();
     let scope = creds.management_scope.clone();
@@ -161,19 +210,27 @@ pub fn run(command: IdentityCommand) -> Result<(), String> {
             client
                 .request_json(method, &path, &scope, body.as_ref())
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| describe(client, &e))
         }
     };
     let value = rt.block_on(async {
         match command {
             IdentityCommand::Token { scope } => {
-                let token = client.token(&scope).await.map_err(|e| e.to_string())?;
+                let token = client
+                    .token(&scope)
+                    .await
+                    .map_err(|e| describe(&client, &e))?;
                 Ok(json!({ "accessToken": token.token.as_str(), "expiresOn": token.expires_on }))
             }
             IdentityCommand::RotateSigningKey => {
                 call(Method::POST, format!("{base}/rotateSigningKey"), None).await
             }
             IdentityCommand::Whoami => call(Method::GET, "keyhold/v1/whoami".into(), None).await,
+            IdentityCommand::Create(_)
+            | IdentityCommand::List(_)
+            | IdentityCommand::Show(_)
+            | IdentityCommand::Delete(_)
+            | IdentityCommand::Binding(_) => Err("handled above".to_owned()),
             IdentityCommand::Sp(sp) => match sp {
                 SpCommand::Create { name } => {
                     call(
@@ -230,5 +287,5 @@ pub fn run(command: IdentityCommand) -> Result<(), String> {
             },
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

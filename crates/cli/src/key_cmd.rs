@@ -6,7 +6,8 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, runtime};
+use crate::output::Output;
 
 /// Options naming one key.
 #[derive(Debug, Args)]
@@ -78,9 +79,12 @@ pub enum KeyCommand {
         /// Version (default: newest).
         #[arg(long)]
         version: Option<String>,
-        /// true or false.
-        #[arg(long)]
-        enabled: bool,
+        /// true or false (`--enabled` alone means true).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+        enabled: Option<bool>,
+        /// Disable the version (the same as `--enabled false`).
+        #[arg(long, conflicts_with = "enabled")]
+        disabled: bool,
     },
     /// Delete a key (soft delete: recoverable until purged or its retention passes).
     Delete(KeyName),
@@ -127,7 +131,7 @@ async fn list_all(ctx: &Context, vault: &str, path: &str) -> Result<Value, Strin
 }
 
 /// Runs `keyhold key …`.
-pub fn run(command: KeyCommand) -> Result<(), String> {
+pub fn run(command: KeyCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -192,7 +196,15 @@ pub fn run(command: KeyCommand) -> Result<(), String> {
                 key,
                 version,
                 enabled,
+                disabled,
             } => {
+                let enabled = match (enabled, disabled) {
+                    (Some(enabled), _) => enabled,
+                    (None, true) => false,
+                    (None, false) => {
+                        return Err("give --enabled true|false (or --disabled)".to_owned());
+                    }
+                };
                 let path = format!("/keys/{}/{}", key.name, version.unwrap_or_default());
                 let body = json!({ "attributes": { "enabled": enabled } });
                 ctx.vault(Method::PATCH, &key.vault_name, &path, Some(&body))
@@ -234,7 +246,7 @@ pub fn run(command: KeyCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }
 
 /// Writes a new file (never overwriting one), private to its owner, synced to disk.

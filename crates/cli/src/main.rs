@@ -2,20 +2,32 @@
 //! what it holds.
 // The CLI's job is to print to stdout.
 #![allow(clippy::print_stdout)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod account_cmd;
+mod atomic_file;
 mod audit_cmd;
 mod common;
 mod demo_cmd;
 mod demo_story;
+mod deployment_cmd;
+mod errors;
 mod file_cmd;
+mod group_cmd;
 mod hub_cmd;
 mod identity_cmd;
 mod key_cmd;
 mod logging;
+mod managed_identity_cmd;
 mod master_key_cmd;
+mod output;
+mod query;
+mod role_cmd;
 mod serve;
+mod table;
 mod tenancy_cmd;
+mod times;
+mod trust_cmd;
 mod vault_cmd;
 
 use std::process::ExitCode;
@@ -29,6 +41,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    output: output::OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,9 +51,16 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Save credentials for the client commands (checked by getting a token).
     Login(identity_cmd::LoginArgs),
-    /// Identities: tokens, service principals, signing keys.
+    /// Identities: tokens, service principals, signing keys, user-assigned managed identities
+    /// and workload bindings.
     #[command(subcommand)]
     Identity(identity_cmd::IdentityCommand),
+    /// Resource groups.
+    #[command(subcommand)]
+    Group(group_cmd::GroupCommand),
+    /// Role assignments (RBAC).
+    #[command(subcommand)]
+    Role(role_cmd::RoleCommand),
     /// Tenants (directory administrators).
     #[command(subcommand)]
     Tenant(tenancy_cmd::TenantCommand),
@@ -61,6 +82,9 @@ enum Command {
     /// Foundry projects of an AIServices account.
     #[command(subcommand)]
     Project(hub_cmd::ProjectCommand),
+    /// Model deployments of an AI account.
+    #[command(subcommand)]
+    Deployment(deployment_cmd::DeploymentCommand),
     /// Files of an AI account (encrypted at rest under the account's key).
     #[command(subcommand)]
     File(file_cmd::FileCommand),
@@ -70,33 +94,55 @@ enum Command {
     /// Master key utilities.
     #[command(subcommand)]
     MasterKey(master_key_cmd::MasterKeyCommand),
-    /// Walk through the whole customer-managed-key story on a temporary server (about 30 s).
+    /// Write a CA bundle (the system's CAs and keyhold's) and print the variables to export.
+    Trust(trust_cmd::TrustArgs),
+    /// Walk through the whole customer-managed-key story on a temporary server (a few
+    /// seconds).
     Demo(demo_cmd::DemoArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+fn run(cli: Cli) -> Result<(), String> {
+    let out = output::Output::from_args(&cli.output)?;
+    let out = &out;
+    match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Demo(args) => demo_cmd::run(args),
-        Command::Login(args) => identity_cmd::login(args),
-        Command::Identity(cmd) => identity_cmd::run(cmd),
-        Command::Tenant(cmd) => tenancy_cmd::run_tenant(cmd),
-        Command::Subscription(cmd) => tenancy_cmd::run_subscription(cmd),
-        Command::Vault(cmd) => vault_cmd::run(cmd),
-        Command::Key(cmd) => key_cmd::run(cmd),
-        Command::Audit(cmd) => audit_cmd::run(cmd),
-        Command::Account(cmd) => account_cmd::run(cmd),
-        Command::File(cmd) => file_cmd::run(cmd),
-        Command::Hub(cmd) => hub_cmd::run_hub(cmd),
-        Command::Project(cmd) => hub_cmd::run_project(cmd),
+        Command::Trust(args) => trust_cmd::run(args),
         Command::MasterKey(cmd) => master_key_cmd::run(cmd),
-    };
-    match result {
+        Command::Login(args) => identity_cmd::login(args, out),
+        Command::Identity(cmd) => identity_cmd::run(cmd, out),
+        Command::Group(cmd) => group_cmd::run(cmd, out),
+        Command::Role(cmd) => role_cmd::run(cmd, out),
+        Command::Tenant(cmd) => tenancy_cmd::run_tenant(cmd, out),
+        Command::Subscription(cmd) => tenancy_cmd::run_subscription(cmd, out),
+        Command::Vault(cmd) => vault_cmd::run(cmd, out),
+        Command::Key(cmd) => key_cmd::run(cmd, out),
+        Command::Audit(cmd) => audit_cmd::run(cmd, out),
+        Command::Account(cmd) => account_cmd::run(cmd, out),
+        Command::Deployment(cmd) => deployment_cmd::run(cmd, out),
+        Command::File(cmd) => file_cmd::run(cmd, out),
+        Command::Hub(cmd) => hub_cmd::run_hub(cmd, out),
+        Command::Project(cmd) => hub_cmd::run_project(cmd, out),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("keyhold: error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // Catches clashes such as a subcommand's short flag shadowing the global -o.
+        <Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -6,7 +6,8 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{client, print_json, runtime};
+use crate::common::{client, describe, runtime};
+use crate::output::Output;
 
 /// `keyhold tenant …`.
 #[derive(Debug, Subcommand)]
@@ -63,7 +64,7 @@ fn call(method: Method, path: String, body: Option<Value>) -> Result<Value, Stri
         client
             .request_json(method, &path, &scope, body.as_ref())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| describe(&client, &e))
     })
 }
 
@@ -76,7 +77,7 @@ fn own_tenant() -> Result<String, String> {
 }
 
 /// Runs `keyhold tenant …`.
-pub fn run_tenant(command: TenantCommand) -> Result<(), String> {
+pub fn run_tenant(command: TenantCommand, out: &Output) -> Result<(), String> {
     let value = match command {
         TenantCommand::Create { name } => call(
             Method::POST,
@@ -85,11 +86,11 @@ pub fn run_tenant(command: TenantCommand) -> Result<(), String> {
         )?,
         TenantCommand::List => call(Method::GET, "keyhold/v1/tenants".into(), None)?,
     };
-    print_json(&value)
+    out.print(&value)
 }
 
 /// Runs `keyhold subscription …`.
-pub fn run_subscription(command: SubscriptionCommand) -> Result<(), String> {
+pub fn run_subscription(command: SubscriptionCommand, out: &Output) -> Result<(), String> {
     let value = match command {
         SubscriptionCommand::Create { name, owner } => {
             let mut body = json!({ "displayName": name });
@@ -117,5 +118,5 @@ pub fn run_subscription(command: SubscriptionCommand) -> Result<(), String> {
             Some(json!({ "targetTenantId": to_tenant, "ownerObjectId": owner })),
         )?,
     };
-    print_json(&value)
+    out.print(&value)
 }

@@ -4,7 +4,8 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Context, print_json, runtime};
+use crate::common::{Context, runtime};
+use crate::output::Output;
 
 const API: &str = "api-version=2025-05-01";
 const ALL_KEY_PERMISSIONS: &[&str] = &[
@@ -184,7 +185,7 @@ async fn policy_edit(
 }
 
 /// Runs `keyhold vault …`.
-pub fn run(command: VaultCommand) -> Result<(), String> {
+pub fn run(command: VaultCommand, out: &Output) -> Result<(), String> {
     let ctx = Context::load()?;
     let value = runtime()?.block_on(async {
         match command {
@@ -334,5 +335,5 @@ pub fn run(command: VaultCommand) -> Result<(), String> {
             }
         }
     })?;
-    print_json(&value)
+    out.print(&value)
 }

@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod credentials;
+mod lro;
 mod resolve;
 
 use std::collections::HashMap;
@@ -16,14 +17,16 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 pub use credentials::{Credentials, CredentialsError, default_credentials_path};
+pub use lro::LRO_TIMEOUT;
 pub use resolve::{LocalhostResolver, is_localhost_name};
 
 /// Client-side errors. `Api` carries the server's error code and message verbatim.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// Connection, TLS or protocol failure.
-    #[error("cannot reach {url}: {source}")]
+    /// Connection, TLS or protocol failure. The message names the URL once and then the
+    /// innermost cause (reqwest's own message repeats the URL).
+    #[error("cannot reach {url}: {}", transport_reason(source))]
     Transport {
         /// The URL.
         url: String,
@@ -211,6 +214,28 @@ impl KeyholdClient {
                 source,
             })
     }
+}
+
+/// Why a request failed to get an answer, without the URL: reqwest's own message for the
+/// outer error, then each distinct underlying cause (`error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`).
+pub fn transport_reason(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut outer = error.to_string();
+    if let Some(url) = error.url() {
+        // "error sending request for url (https://…)" → "error sending request".
+        outer = outer.replace(&format!(" for url ({url})"), "");
+    }
+    parts.push(outer);
+    let mut cause = std::error::Error::source(error);
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = err.source();
+    }
+    parts.join(": ")
 }
 
 fn unix_now() -> u64 {
