@@ -3,7 +3,6 @@
 //! answer tells an attacker which byte to change next.
 
 /// A crypto failure.
-#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     /// Any failure while authenticating, decrypting or unwrapping.

@@ -13,7 +13,6 @@ pub enum InvalidClientReason {
 }
 
 /// A directory or token-service failure.
-#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// Unknown tenant.
@@ -62,7 +61,6 @@ pub enum IdentityError {
 }
 
 /// Why a bearer token was rejected. Each case has its own stable wire code.
-#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Longer than the limit.

@@ -5,7 +5,6 @@ use keyhold_identity::IdentityError;
 use keyhold_store::StoreError;
 
 /// A platform failure.
-#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     /// A request field is missing or malformed.
@@ -190,9 +189,15 @@ pub enum PlatformError {
     /// The upstream inference endpoint failed (503 on the data plane).
     #[error("{0}")]
     UpstreamUnavailable(String),
-    /// An upload was cut off, too large, or malformed.
+    /// An upload was cut off or malformed.
     #[error("{0}")]
     InvalidUpload(String),
+    /// An upload is larger than the configured limit (413).
+    #[error("the file is larger than the limit of {limit} bytes")]
+    FileTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// Identity layer.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -247,6 +252,7 @@ impl PlatformError {
             }
             PlatformError::ObjectNotFound { .. } => "NotFound",
             PlatformError::InvalidUpload(_) => "invalidPayload",
+            PlatformError::FileTooLarge { .. } => "RequestEntityTooLarge",
             PlatformError::UpstreamUnavailable(_) => "UpstreamUnavailable",
             PlatformError::Identity(_) | PlatformError::Store(_) | PlatformError::Crypto(_) => {
                 "InternalError"

@@ -403,10 +403,7 @@ impl FileUpload<'_> {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), PlatformError> {
         self.object.bytes += chunk.len() as u64;
         if self.object.bytes > self.limit {
-            return Err(PlatformError::InvalidUpload(format!(
-                "the file is larger than the limit of {} bytes",
-                self.limit
-            )));
+            return Err(PlatformError::FileTooLarge { limit: self.limit });
         }
         if let Some(v) = &mut self.validator {
             v.feed(chunk);

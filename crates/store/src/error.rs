@@ -4,7 +4,6 @@
 use crate::record::Precondition;
 
 /// A storage failure.
-#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A precondition failed; no operation of the batch was applied.

@@ -5,7 +5,6 @@ use keyhold_crypto::CryptoError;
 use keyhold_store::StoreError;
 
 /// A vault failure.
-#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     /// No such vault.

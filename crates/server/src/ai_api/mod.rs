@@ -70,7 +70,15 @@ pub async fn handle(
             .platform()
             .account(account_name)
             .await
-            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "404", "Resource not found"))?;
+            .map_err(|e| match e {
+                // Absent is 404; a store that does not answer is 503 (clients retry it, never
+                // a 404), whatever else went wrong is the platform's own answer.
+                keyhold_platform::PlatformError::AccountNotFound(_)
+                | keyhold_platform::PlatformError::InvalidRequest(_) => {
+                    ApiError::new(StatusCode::NOT_FOUND, "404", "Resource not found")
+                }
+                other => platform_error(other),
+            })?;
         let Access::AiData(action) = route.access() else {
             return Err(ApiError::internal(
                 &"an AI route declared a non-AI permission",

@@ -93,7 +93,13 @@ pub async fn handle(
                 let d = platform
                     .deployment(account, &name)
                     .await
-                    .map_err(|_| deployment_not_found(&name, &account.name))?;
+                    .map_err(|e| match e {
+                        keyhold_platform::PlatformError::ObjectNotFound { .. }
+                        | keyhold_platform::PlatformError::InvalidRequest(_) => {
+                            deployment_not_found(&name, &account.name)
+                        }
+                        other => platform_error(other),
+                    })?;
                 Ok(json(StatusCode::OK, deployment_json(account, &d)))
             }
             ResourceOp::Put | ResourceOp::Patch => {

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyhold_identity::Subscription;
 use keyhold_platform::Account;
+use keyhold_platform::PlatformError;
 use keyhold_platform::projects::{Project, ProjectSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,13 +100,22 @@ pub async fn handle(
         }
         ArmRoute::Project { name, op, .. } => match op {
             ResourceOp::Get | ResourceOp::Head => {
-                let p = platform.project(account, &name).await.map_err(|_| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "ResourceNotFound",
-                        format!("Project {name} was not found in account {}.", account.name),
-                    )
-                })?;
+                let p = platform
+                    .project(account, &name)
+                    .await
+                    .map_err(|e| match e {
+                        PlatformError::ObjectNotFound { .. } | PlatformError::InvalidRequest(_) => {
+                            ApiError::new(
+                                StatusCode::NOT_FOUND,
+                                "ResourceNotFound",
+                                format!(
+                                    "Project {name} was not found in account {}.",
+                                    account.name
+                                ),
+                            )
+                        }
+                        other => platform_error(other),
+                    })?;
                 Ok(json(
                     StatusCode::OK,
                     project_json(state, account, &p).await?,

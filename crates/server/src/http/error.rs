@@ -130,6 +130,11 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Azure's `innererror.code`, if any.
+    pub fn inner_code(&self) -> Option<&'static str> {
+        self.inner_code
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -189,7 +194,6 @@ impl From<StoreError> for ApiError {
             | StoreError::Decode(_)
             | StoreError::Io(_)
             | StoreError::Engine(_) => ApiError::internal(&err),
-            _ => ApiError::internal(&err),
         }
     }
 }
@@ -232,7 +236,6 @@ impl From<IdentityError> for ApiError {
             }
             IdentityError::Store(e) => ApiError::from(e),
             IdentityError::Crypto(e) => ApiError::internal(&e),
-            other => ApiError::internal(&other),
         }
     }
 }

@@ -1,33 +1,103 @@
-//! The vault layer's mapping to Key Vault wire errors.
+//! The vault layer's mapping to Key Vault data-plane wire errors (Azure Key Vault's codes,
+//! statuses and inner codes), one exhaustive `match`.
 
 use axum::http::StatusCode;
 use keyhold_vault::VaultError;
 
 use crate::http::ApiError;
 
-/// The vault layer's one mapping to wire errors (Azure Key Vault codes and statuses).
+/// The vault layer's one mapping to wire errors.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
-    if let VaultError::Store(inner) = err {
-        return ApiError::from(inner);
-    }
+    use VaultError as E;
     let status = match &err {
-        VaultError::VaultNotFound(_)
-        | VaultError::KeyNotFound(_)
-        | VaultError::DeletedKeyNotFound(_) => StatusCode::NOT_FOUND,
-        VaultError::VaultAlreadyExists(_)
-        | VaultError::DeletedButRecoverable(_)
-        | VaultError::Conflict(_) => StatusCode::CONFLICT,
-        VaultError::KeyNotUsable { .. }
-        | VaultError::PurgeProtected(_)
-        | VaultError::OperationNotPermitted { .. } => StatusCode::FORBIDDEN,
-        VaultError::BadParameter(_) | VaultError::DecryptionFailed => StatusCode::BAD_REQUEST,
-        _ => return ApiError::internal(&err),
+        E::VaultNotFound(_) | E::KeyNotFound(_) | E::DeletedKeyNotFound(_) => StatusCode::NOT_FOUND,
+        E::VaultAlreadyExists(_) | E::DeletedButRecoverable(_) | E::Conflict(_) => {
+            StatusCode::CONFLICT
+        }
+        E::KeyNotUsable { .. } | E::PurgeProtected(_) | E::OperationNotPermitted { .. } => {
+            StatusCode::FORBIDDEN
+        }
+        E::BadParameter(_) | E::DecryptionFailed => StatusCode::BAD_REQUEST,
+        E::Store(_) | E::Crypto(_) => {
+            return match err {
+                E::Store(e) => ApiError::from(e),
+                other => ApiError::internal(&other),
+            };
+        }
     };
-    let code = err.code();
-    let inner = err.inner_code();
-    let api = ApiError::new(status, code, err.to_string());
-    match inner {
+    let api = ApiError::new(status, err.code(), err.to_string());
+    match err.inner_code() {
         Some(inner) => api.with_inner_code(inner),
         None => api,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keyhold_store::StoreError;
+
+    use super::*;
+
+    #[test]
+    fn vault_errors_map_to_key_vault_codes() {
+        let s = || "x".to_owned();
+        let rows: Vec<(VaultError, u16, &str, Option<&str>)> = vec![
+            (VaultError::VaultNotFound(s()), 404, "VaultNotFound", None),
+            (VaultError::KeyNotFound(s()), 404, "KeyNotFound", None),
+            (
+                VaultError::DeletedKeyNotFound(s()),
+                404,
+                "KeyNotFound",
+                None,
+            ),
+            (
+                VaultError::DeletedButRecoverable(s()),
+                409,
+                "Conflict",
+                Some("ObjectIsDeletedButRecoverable"),
+            ),
+            (
+                VaultError::KeyNotUsable { op: s(), key: s() },
+                403,
+                "Forbidden",
+                Some("KeyDisabled"),
+            ),
+            (
+                VaultError::OperationNotPermitted { op: s(), key: s() },
+                403,
+                "Forbidden",
+                Some("KeyOperationForbidden"),
+            ),
+            (
+                VaultError::PurgeProtected(s()),
+                403,
+                "Forbidden",
+                Some("PurgeProtectionEnabled"),
+            ),
+            (VaultError::BadParameter(s()), 400, "BadParameter", None),
+            (VaultError::DecryptionFailed, 400, "BadParameter", None),
+            (VaultError::Conflict(s()), 409, "Conflict", None),
+            (
+                VaultError::Store(StoreError::Unavailable(s())),
+                503,
+                "ServiceUnavailable",
+                None,
+            ),
+            (
+                VaultError::Crypto(keyhold_crypto::CryptoError::Rng),
+                500,
+                "InternalError",
+                None,
+            ),
+        ];
+        for (err, status, code, inner) in rows {
+            let label = format!("{err:?}");
+            let api = vault_error(err);
+            assert_eq!(
+                (api.status().as_u16(), api.code(), api.inner_code()),
+                (status, code, inner),
+                "{label}"
+            );
+        }
     }
 }
