@@ -103,10 +103,15 @@ def test_reencrypt_survives_sigkill_and_rewrap_moves_to_the_new_version(server):
     keys.rotate_key("cmk")
     wait_for(lambda: requests.get(account_url(keyhold, "rp-ai", RG), headers=admin_headers(keyhold), timeout=10)
              .json()["properties"]["encryption"]["activeKeyVersion"] != old_version)
+    encryption = lambda: requests.get(account_url(keyhold, "rp-ai", RG), headers=admin_headers(keyhold),  # noqa: E731
+                                      timeout=10).json()["properties"]["encryption"]
+    assert old_version in encryption()["previousKeyVersions"], "the old version still protects the files"
     assert requests.post(job_url(keyhold, "rp-ai"), headers=admin_headers(keyhold), json={"mode": "rewrap"},
                          timeout=10).status_code == 202
     wait_for(lambda: requests.get(job_url(keyhold, "rp-ai"), headers=admin_headers(keyhold),
                                   timeout=10).json()["status"] == "Succeeded", timeout=60)
+    # Nothing is under the old version any more: it leaves previousKeyVersions (safe to disable).
+    assert old_version not in encryption()["previousKeyVersions"], encryption()
     keys.update_key_properties("cmk", version=old_version, enabled=False)
     time.sleep(0.3)
     for file_id, data in list(payloads.items())[:5]:

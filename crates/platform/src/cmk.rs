@@ -212,7 +212,7 @@ pub async fn check(
         identity_client_id: request.identity_client_id.clone().filter(|c| !c.is_empty()),
         previous_versions,
         active_version: key.version,
-        status: "Active".into(),
+        status: crate::model::KeyStatus::Active,
         status_reason: None,
         checked: crate::Platform::now(),
     })

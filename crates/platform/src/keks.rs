@@ -81,7 +81,7 @@ impl Platform {
     /// Refuses while the account's customer-managed key is inaccessible.
     pub fn check_key_access(&self, account: &Account) -> Result<(), PlatformError> {
         if let Encryption::Cmk(c) = &account.encryption
-            && c.status != "Active"
+            && c.status != crate::model::KeyStatus::Active
         {
             return Err(PlatformError::CustomerManagedKeyAccessDenied {
                 account: account.name.clone(),

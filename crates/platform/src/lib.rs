@@ -13,6 +13,7 @@ pub mod finetune;
 mod finetune_worker;
 pub mod jsonl;
 pub mod keks;
+mod key_versions;
 pub mod metering;
 pub mod model;
 pub mod models;
@@ -38,7 +39,7 @@ pub use accounts::{AccountSpec, EncryptionRequest, RETENTION_SECS, validate_acco
 pub use cmk::{CmkRequest, KeyFacts, KeyVaultAccess, VaultFacts};
 pub use error::PlatformError;
 pub use model::{
-    Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption, WorkspaceSettings,
+    Account, AccountIdentity, CmkSettings, DeletedAccount, Encryption, KeyStatus, WorkspaceSettings,
 };
 pub use watch::Transition;
 

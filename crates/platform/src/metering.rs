@@ -165,7 +165,7 @@ impl Platform {
             stored_encrypted_bytes: bytes,
             key_status: match &a.encryption {
                 crate::model::Encryption::Mmk => "Mmk".into(),
-                crate::model::Encryption::Cmk(c) => c.status.clone(),
+                crate::model::Encryption::Cmk(c) => c.status.as_str().into(),
             },
             training_runs,
             trained_tokens,

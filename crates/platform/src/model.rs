@@ -52,9 +52,9 @@ pub struct CmkSettings {
     /// Earlier versions that still protect older data.
     #[serde(default)]
     pub previous_versions: Vec<String>,
-    /// `Active` or `KeyInaccessible`.
-    #[serde(default = "active")]
-    pub status: String,
+    /// Whether the key can be used now.
+    #[serde(default)]
+    pub status: KeyStatus,
     /// Why the key is inaccessible (error code and message).
     #[serde(default)]
     pub status_reason: Option<String>,
@@ -63,8 +63,31 @@ pub struct CmkSettings {
     pub checked: u64,
 }
 
-fn active() -> String {
-    "Active".to_owned()
+/// Whether an account's customer-managed key can be used now (`encryption.status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    /// The key works: data is readable.
+    #[default]
+    Active,
+    /// The key cannot be used (revoked, disabled, deleted, unreachable past the grace
+    /// period, tenant moved): data is not readable until access comes back.
+    KeyInaccessible,
+}
+
+impl KeyStatus {
+    /// The wire name (`Active`, `KeyInaccessible`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::KeyInaccessible => "KeyInaccessible",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The account's encryption setting.

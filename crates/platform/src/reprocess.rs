@@ -196,6 +196,10 @@ impl Platform {
             };
         }
         if page.next.is_none() {
+            // Every file is under the current KEK now: versions that protect nothing else
+            // leave previousKeyVersions (before the job says Succeeded, so a client that sees
+            // it finished also sees which versions are free).
+            self.prune_previous_versions(&account.name).await?;
             job.status = "Succeeded".into();
             job.finished = Some(Self::now());
             job.lease_owner = None;

@@ -20,7 +20,7 @@ use crate::Platform;
 use crate::accounts::ACCOUNTS;
 use crate::cmk;
 use crate::error::PlatformError;
-use crate::model::{Account, Encryption};
+use crate::model::{Account, Encryption, KeyStatus};
 
 /// How long an unreachable vault leaves an active key active.
 pub const UNREACHABLE_GRACE_SECS: u64 = 300;
@@ -37,9 +37,9 @@ pub struct Transition {
     /// The version now protecting new data.
     pub version: String,
     /// Status before.
-    pub from: String,
+    pub from: KeyStatus,
     /// Status after.
-    pub to: String,
+    pub to: KeyStatus,
     /// Reason (for `KeyInaccessible`).
     pub reason: Option<String>,
 }
@@ -116,13 +116,13 @@ impl Platform {
         }
         .await;
         let before = (
-            settings.status.clone(),
+            settings.status,
             settings.status_reason.clone(),
             settings.active_version.clone(),
         );
         match outcome {
             Ok(newest) => {
-                settings.status = "Active".into();
+                settings.status = KeyStatus::Active;
                 settings.status_reason = None;
                 if settings.key_version.is_none() && newest != settings.active_version {
                     settings.previous_versions.retain(|v| v != &newest);
@@ -135,19 +135,19 @@ impl Platform {
             // A vault that does not answer keeps an active key active for a grace period, so a
             // network blip (or a restart) does not revoke; past it, the key is inaccessible.
             Err(PlatformError::KeyVaultUnreachable(_))
-                if settings.status == "Active"
+                if settings.status == KeyStatus::Active
                     && Self::now().saturating_sub(settings.checked) < UNREACHABLE_GRACE_SECS =>
             {
                 return Ok(None);
             }
             Err(err) => {
-                settings.status = "KeyInaccessible".into();
+                settings.status = KeyStatus::KeyInaccessible;
                 settings.status_reason = Some(format!("{}: {err}", err.code()));
             }
         }
         settings.checked = Self::now();
         let after = (
-            settings.status.clone(),
+            settings.status,
             settings.status_reason.clone(),
             settings.active_version.clone(),
         );
@@ -160,10 +160,10 @@ impl Platform {
             key: settings.key_name.clone(),
             version: settings.active_version.clone(),
             from: before.0,
-            to: settings.status.clone(),
+            to: settings.status,
             reason: settings.status_reason.clone(),
         };
-        if transition.to != "Active" {
+        if transition.to != KeyStatus::Active {
             self.forget_keks(&account.name);
         }
         account.encryption = Encryption::Cmk(settings);

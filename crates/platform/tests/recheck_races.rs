@@ -170,7 +170,7 @@ async fn restored_account(
         identity_client_id: None,
         active_version: "v1".into(),
         previous_versions: vec![],
-        status: "KeyInaccessible".into(),
+        status: keyhold_platform::KeyStatus::KeyInaccessible,
         status_reason: Some("CmkIdentityAccessDenied: access policy removed".into()),
         checked: 0,
     }));
@@ -183,7 +183,7 @@ async fn restored_account(
 
 fn status(account: &Account) -> &str {
     match &account.encryption {
-        Encryption::Cmk(c) => &c.status,
+        Encryption::Cmk(c) => c.status.as_str(),
         Encryption::Mmk => "Mmk",
     }
 }

@@ -131,9 +131,18 @@ async fn request_context(request: Request, next: Next) -> Response {
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let code = response
+        .extensions()
+        .get::<crate::http::error::ErrorCode>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    // One line per failed request with its id, status and wire code (never bodies, queries
+    // or headers): 5xx as warnings, 4xx at info; successes at debug.
     span.in_scope(|| {
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), elapsed_ms, "request failed");
+            tracing::warn!(status = status.as_u16(), code = %code, elapsed_ms, "request failed");
+        } else if status.is_client_error() {
+            tracing::info!(status = status.as_u16(), code = %code, elapsed_ms, "request refused");
         } else {
             tracing::debug!(status = status.as_u16(), elapsed_ms, "request done");
         }

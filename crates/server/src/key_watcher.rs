@@ -180,9 +180,18 @@ impl Watcher {
                 return;
             }
         };
-        self.metrics.transition(&transition.to);
-        tracing::info!(account = %transition.account, from = %transition.from,
-            to = %transition.to, "customer-managed key state changed");
+        // A state change is logged as one; the same state with a new version (the account
+        // followed a rotation) or a new reason is logged as what it is.
+        if transition.from != transition.to {
+            self.metrics.transition(transition.to);
+            tracing::info!(account = %transition.account, from = %transition.from,
+                to = %transition.to, reason = transition.reason.as_deref().unwrap_or(""),
+                "customer-managed key state changed");
+        } else {
+            tracing::info!(account = %transition.account, status = %transition.to,
+                version = %transition.version, reason = transition.reason.as_deref().unwrap_or(""),
+                "customer-managed key re-checked: same state, new version or reason");
+        }
         let event = AuditEvent {
             caller: "keyhold".into(),
             operation: "AccountKeyStatus".into(),

@@ -12,8 +12,8 @@ pub struct Metrics {
 
 impl Metrics {
     /// Counts a key state transition.
-    pub fn transition(&self, to: &str) {
-        let counter = if to == "Active" {
+    pub fn transition(&self, to: keyhold_platform::KeyStatus) {
+        let counter = if to == keyhold_platform::KeyStatus::Active {
             &self.to_active
         } else {
             &self.to_inaccessible

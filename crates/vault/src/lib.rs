@@ -38,7 +38,7 @@ pub use maintenance::MaintenanceReport;
 pub use material::{Hsm, KeyFamily, KeyType, PrivateMaterial, PublicParts, SoftwareHsm};
 pub use model::{AccessPolicy, DeletedVault, KeyMeta, KeyVersion, NetworkAcls, Permissions, Vault};
 
-pub use ops::{OpRequest, OpResult};
+pub use ops::{KeyOperation, OpRequest, OpResult};
 pub use rotation::{RotationPolicy, parse_duration};
 pub use vaults::{PolicyOperation, VaultSpec, validate_vault_name};
 

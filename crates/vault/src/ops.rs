@@ -31,11 +31,55 @@ pub enum OpResult {
     Verified(bool),
 }
 
+/// A cryptographic operation on one key version (Key Vault's `/keys/{name}/{version}/{op}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyOperation {
+    /// `encrypt`
+    Encrypt,
+    /// `decrypt`
+    Decrypt,
+    /// `wrapKey`
+    WrapKey,
+    /// `unwrapKey`
+    UnwrapKey,
+    /// `sign`
+    Sign,
+    /// `verify`
+    Verify,
+}
+
+impl KeyOperation {
+    /// The operation's name as in a key's `key_ops` (`wrapKey`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyOperation::Encrypt => "encrypt",
+            KeyOperation::Decrypt => "decrypt",
+            KeyOperation::WrapKey => "wrapKey",
+            KeyOperation::UnwrapKey => "unwrapKey",
+            KeyOperation::Sign => "sign",
+            KeyOperation::Verify => "verify",
+        }
+    }
+
+    /// Parses a name, without regard to case (`wrapkey`, `wrapKey`).
+    pub fn parse(name: &str) -> Option<KeyOperation> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "encrypt" => KeyOperation::Encrypt,
+            "decrypt" => KeyOperation::Decrypt,
+            "wrapkey" => KeyOperation::WrapKey,
+            "unwrapkey" => KeyOperation::UnwrapKey,
+            "sign" => KeyOperation::Sign,
+            "verify" => KeyOperation::Verify,
+            _ => return None,
+        })
+    }
+}
+
 /// A key operation request.
 #[derive(Debug, Clone, Copy)]
 pub struct OpRequest<'a> {
-    /// `encrypt`, `decrypt`, `wrapKey`, `unwrapKey`, `sign`, `verify` (any case).
-    pub operation: &'a str,
+    /// The operation.
+    pub operation: KeyOperation,
     /// Algorithm (Azure name).
     pub alg: &'a str,
     /// Input (for `verify`: the digest).
@@ -52,7 +96,7 @@ pub struct OpRequest<'a> {
 
 impl<'a> OpRequest<'a> {
     /// A request without AES-GCM parameters.
-    pub fn new(operation: &'a str, alg: &'a str, value: &'a [u8]) -> Self {
+    pub fn new(operation: KeyOperation, alg: &'a str, value: &'a [u8]) -> Self {
         Self {
             operation,
             alg,
@@ -84,22 +128,6 @@ fn rsa_public(record: &KeyVersion) -> Result<RsaPublicKey, VaultError> {
     )?)
 }
 
-fn canonical(operation: &str) -> Result<&'static str, VaultError> {
-    Ok(match operation.to_ascii_lowercase().as_str() {
-        "encrypt" => "encrypt",
-        "decrypt" => "decrypt",
-        "wrapkey" => "wrapKey",
-        "unwrapkey" => "unwrapKey",
-        "sign" => "sign",
-        "verify" => "verify",
-        other => {
-            return Err(VaultError::BadParameter(format!(
-                "Unknown key operation {other}"
-            )));
-        }
-    })
-}
-
 impl Vaults {
     /// Runs an operation on a key version (the newest when `version` is `None`).
     pub async fn key_operation(
@@ -110,16 +138,16 @@ impl Vaults {
         request: OpRequest<'_>,
     ) -> Result<(KeyVersion, OpResult), VaultError> {
         let record = self.get_key(vault, name, version).await?;
-        let op = canonical(request.operation)?;
+        let op = request.operation;
         if !record.usable(Self::now()) {
             return Err(VaultError::KeyNotUsable {
-                op: op.into(),
+                op: op.name().into(),
                 key: name.into(),
             });
         }
-        if !record.allows(op) {
+        if !record.allows(op.name()) {
             return Err(VaultError::OperationNotPermitted {
-                op: op.into(),
+                op: op.name().into(),
                 key: name.into(),
             });
         }
@@ -132,8 +160,8 @@ impl Vaults {
                     let alg = EcSignAlgorithm::from_azure_name(request.alg)
                         .ok_or_else(|| unsupported(request.alg, &record.kty))?;
                     match op {
-                        "sign" => OpResult::Bytes(key.sign_digest(alg, request.value)?),
-                        "verify" => {
+                        KeyOperation::Sign => OpResult::Bytes(key.sign_digest(alg, request.value)?),
+                        KeyOperation::Verify => {
                             let signature = signature_of(request)?;
                             let valid = key
                                 .public_key()
@@ -149,13 +177,13 @@ impl Vaults {
                         .ok_or_else(|| unsupported(request.alg, &record.kty))?;
                     let aad = request.aad.unwrap_or_default();
                     match (op, alg) {
-                        ("wrapKey", OctAlgorithm::KeyWrap(_)) => {
+                        (KeyOperation::WrapKey, OctAlgorithm::KeyWrap(_)) => {
                             OpResult::Bytes(key.wrap_kw(alg, request.value)?)
                         }
-                        ("unwrapKey", OctAlgorithm::KeyWrap(_)) => OpResult::Bytes(
+                        (KeyOperation::UnwrapKey, OctAlgorithm::KeyWrap(_)) => OpResult::Bytes(
                             key.unwrap_kw(alg, request.value)?.expose_secret().to_vec(),
                         ),
-                        ("encrypt", OctAlgorithm::Gcm(_)) => {
+                        (KeyOperation::Encrypt, OctAlgorithm::Gcm(_)) => {
                             let out = key.encrypt_gcm(alg, request.value, request.iv, aad)?;
                             OpResult::Sealed {
                                 ciphertext: out.ciphertext,
@@ -163,7 +191,7 @@ impl Vaults {
                                 tag: out.tag,
                             }
                         }
-                        ("decrypt", OctAlgorithm::Gcm(_)) => {
+                        (KeyOperation::Decrypt, OctAlgorithm::Gcm(_)) => {
                             let (Some(iv), Some(tag)) = (request.iv, request.tag) else {
                                 return Err(VaultError::BadParameter(
                                     "AES-GCM decryption needs iv and tag".into(),
@@ -188,7 +216,7 @@ impl Vaults {
         &self,
         vault: &Vault,
         record: &KeyVersion,
-        op: &str,
+        op: KeyOperation,
         request: OpRequest<'_>,
     ) -> Result<OpResult, VaultError> {
         let encryption = || {
@@ -200,10 +228,10 @@ impl Vaults {
                 .ok_or_else(|| unsupported(request.alg, &record.kty))
         };
         Ok(match op {
-            "encrypt" | "wrapKey" => {
+            KeyOperation::Encrypt | KeyOperation::WrapKey => {
                 OpResult::Bytes(rsa_public(record)?.encrypt(encryption()?, request.value)?)
             }
-            "decrypt" | "unwrapKey" => {
+            KeyOperation::Decrypt | KeyOperation::UnwrapKey => {
                 let alg = encryption()?;
                 let material = self.private_material(vault, record)?;
                 let PrivateMaterial::Rsa(key) = material.as_ref() else {
@@ -211,7 +239,7 @@ impl Vaults {
                 };
                 OpResult::Bytes(key.decrypt(alg, request.value)?.expose_secret().to_vec())
             }
-            "sign" => {
+            KeyOperation::Sign => {
                 let alg = signing()?;
                 let material = self.private_material(vault, record)?;
                 let PrivateMaterial::Rsa(key) = material.as_ref() else {
@@ -219,7 +247,7 @@ impl Vaults {
                 };
                 OpResult::Bytes(key.sign_digest(alg, request.value)?)
             }
-            _ => {
+            KeyOperation::Verify => {
                 let valid = rsa_public(record)?
                     .verify_digest(signing()?, request.value, signature_of(request)?)
                     .is_ok();

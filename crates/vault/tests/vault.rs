@@ -9,8 +9,8 @@ use keyhold_crypto::{Aes256Key, Sealer};
 use keyhold_store::{Batch, RecordStore, RecordStoreExt, RedbRecordStore};
 use keyhold_vault::audit::{GENESIS, verify_chain};
 use keyhold_vault::{
-    AccessPolicy, AuditEntry, AuditEvent, AuditLog, CreateKey, KeyPermission, OpRequest, OpResult,
-    Permissions, RotationPolicy, VaultError, VaultEvent, VaultSpec, Vaults,
+    AccessPolicy, AuditEntry, AuditEvent, AuditLog, CreateKey, KeyOperation, KeyPermission,
+    OpRequest, OpResult, Permissions, RotationPolicy, VaultError, VaultEvent, VaultSpec, Vaults,
 };
 use uuid::Uuid;
 
@@ -87,7 +87,7 @@ async fn lifecycle_events_and_policies() {
         }
     );
     let request = OpRequest::new(
-        "wrapkey",
+        KeyOperation::WrapKey,
         "RSA-OAEP-256",
         b"0123456789abcdef0123456789abcdef",
     );
@@ -99,7 +99,7 @@ async fn lifecycle_events_and_policies() {
         panic!("bytes expected")
     };
     let unwrap = OpRequest {
-        operation: "unwrapKey",
+        operation: KeyOperation::UnwrapKey,
         value: &wrapped,
         ..request
     };
@@ -346,11 +346,11 @@ async fn every_key_type_survives_backup_restore_and_hsm_protection() {
             (created.n.clone(), created.x.clone())
         );
         // The restored key works in its new vault and matches the original.
-        let (op, alg, input): (&str, &str, Vec<u8>) = match kty {
-            "RSA-HSM" => ("wrapKey", "RSA-OAEP-256", vec![7u8; 32]),
-            "oct-HSM" => ("wrapKey", "A256KW", vec![7u8; 32]),
-            "EC" => ("sign", "ES384", vec![1u8; 48]),
-            _ => ("sign", "ES512", vec![1u8; 64]),
+        let (op, alg, input): (KeyOperation, &str, Vec<u8>) = match kty {
+            "RSA-HSM" => (KeyOperation::WrapKey, "RSA-OAEP-256", vec![7u8; 32]),
+            "oct-HSM" => (KeyOperation::WrapKey, "A256KW", vec![7u8; 32]),
+            "EC" => (KeyOperation::Sign, "ES384", vec![1u8; 48]),
+            _ => (KeyOperation::Sign, "ES512", vec![1u8; 64]),
         };
         let (_, out) = vaults
             .key_operation(&b, name, None, OpRequest::new(op, alg, &input))
@@ -358,9 +358,14 @@ async fn every_key_type_survives_backup_restore_and_hsm_protection() {
             .unwrap();
         let OpResult::Bytes(out) = out else { panic!() };
         let back = match op {
-            "wrapKey" => {
+            KeyOperation::WrapKey => {
                 vaults
-                    .key_operation(&a, name, None, OpRequest::new("unwrapKey", alg, &out))
+                    .key_operation(
+                        &a,
+                        name,
+                        None,
+                        OpRequest::new(KeyOperation::UnwrapKey, alg, &out),
+                    )
                     .await
                     .unwrap()
                     .1
@@ -373,7 +378,7 @@ async fn every_key_type_survives_backup_restore_and_hsm_protection() {
                         None,
                         OpRequest {
                             signature: Some(&out),
-                            ..OpRequest::new("verify", alg, &input)
+                            ..OpRequest::new(KeyOperation::Verify, alg, &input)
                         },
                     )
                     .await
@@ -455,7 +460,7 @@ async fn every_key_type_survives_backup_restore_and_hsm_protection() {
                 &a,
                 "ec-hsm",
                 None,
-                OpRequest::new("sign", "ES512", &[1u8; 64])
+                OpRequest::new(KeyOperation::Sign, "ES512", &[1u8; 64])
             )
             .await
             .is_err()

@@ -137,6 +137,11 @@ impl ApiError {
     }
 }
 
+/// The wire code of an error answer, carried in the response's extensions so the request log
+/// can name it (the body is never logged).
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub Cow<'static, str>);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.inner_code {
@@ -148,6 +153,9 @@ impl IntoResponse for ApiError {
             None => json!({ "error": { "code": self.code, "message": self.message } }),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorCode(self.code.clone()));
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

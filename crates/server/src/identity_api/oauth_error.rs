@@ -138,6 +138,11 @@ impl IntoResponse for OAuthError {
             "correlation_id": trace,
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::http::error::ErrorCode(std::borrow::Cow::Owned(
+                format!("{}/AADSTS{}", self.error, self.aadsts),
+            )));
         response.headers_mut().insert(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),

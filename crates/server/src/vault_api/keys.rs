@@ -374,7 +374,7 @@ pub async fn handle(
                         iv: iv.as_deref(),
                         aad: aad.as_deref(),
                         tag: tag.as_deref(),
-                        ..OpRequest::new(operation.name(), &body.alg, &value)
+                        ..OpRequest::new(operation, &body.alg, &value)
                     },
                 )
                 .await

@@ -13,48 +13,7 @@ use keyhold_vault::KeyPermission;
 use crate::http::RouteError;
 use crate::http::authz::Access;
 
-/// A key operation on one key version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyOperation {
-    /// `encrypt`
-    Encrypt,
-    /// `decrypt`
-    Decrypt,
-    /// `wrapkey`
-    WrapKey,
-    /// `unwrapkey`
-    UnwrapKey,
-    /// `sign`
-    Sign,
-    /// `verify`
-    Verify,
-}
-
-impl KeyOperation {
-    fn parse(segment: &str) -> Option<Self> {
-        Some(match segment {
-            "encrypt" => KeyOperation::Encrypt,
-            "decrypt" => KeyOperation::Decrypt,
-            "wrapkey" => KeyOperation::WrapKey,
-            "unwrapkey" => KeyOperation::UnwrapKey,
-            "sign" => KeyOperation::Sign,
-            "verify" => KeyOperation::Verify,
-            _ => return None,
-        })
-    }
-
-    /// The canonical operation name (as in `key_ops`).
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyOperation::Encrypt => "encrypt",
-            KeyOperation::Decrypt => "decrypt",
-            KeyOperation::WrapKey => "wrapKey",
-            KeyOperation::UnwrapKey => "unwrapKey",
-            KeyOperation::Sign => "sign",
-            KeyOperation::Verify => "verify",
-        }
-    }
-}
+pub use keyhold_vault::KeyOperation;
 
 /// A parsed vault data-plane request.
 #[derive(Debug, Clone, PartialEq, Eq)]
