@@ -265,6 +265,38 @@ def _node_running_a_trainer(nodes: dict) -> str | None:
     return None
 
 
+def test_losing_the_first_node_stops_no_key_operation_on_the_others(cluster):
+    """Each node calls its own vaults in process: with the node on 127.0.0.1 (where
+    `*.vault.localhost` resolves) killed, the others still wrap, unwrap and re-check keys."""
+    nodes = cluster["nodes"]
+    a, b, c = (nodes[n] for n in NODES)
+    with via(NODES[1]):
+        create_resource_group(b, RG)
+        create_vault(b, RG, "cl-kv-solo", enablePurgeProtection=True)
+        key_client(b, "cl-kv-solo").create_rsa_key("cmk", size=2048)
+        principal = put_account(b, "cl-solo", rg=RG)["identity"]["principalId"]
+        grant(b, "cl-kv-solo", principal, rg=RG)
+    a.process.send_signal(signal.SIGKILL)
+    a.process.wait()
+    try:
+        with via(NODES[1]):
+            # A new CMK (probe: get, wrap, unwrap) and a first upload (a new KEK wrapped).
+            assert set_encryption(b, "cl-solo", cmk(b, "cl-kv-solo", "cmk"), rg=RG).status_code == 200
+            stored = upload(ai_client(b, "cl-solo", rg=RG), GOOD.encode())
+        with via(NODES[2]):
+            # A cold KEK on the third node: unwrapped through its own vault gate.
+            assert ai_client(c, "cl-solo", rg=RG).files.content(stored.id).read() == GOOD.encode()
+            mgmt(c).vaults.update_access_policy(RG, "cl-kv-solo", "remove", {"properties": {
+                "accessPolicies": [policy(c, principal, [])]}})
+            wait_for(lambda: requests.get(account_url(c, "cl-solo", RG), headers=admin_headers(c), timeout=10)
+                     .json()["properties"]["encryption"]["status"] == "KeyInaccessible", timeout=5)
+            grant(c, "cl-kv-solo", principal, rg=RG)
+            wait_for(lambda: requests.get(account_url(c, "cl-solo", RG), headers=admin_headers(c), timeout=10)
+                     .json()["properties"]["encryption"]["status"] == "Active", timeout=5)
+    finally:
+        nodes[NODES[0]] = start_keyhold(a.data_dir, *cluster["args"], listen=f"{NODES[0]}:{a.port}")
+
+
 def test_a_node_killed_mid_job_has_its_job_taken_over(cluster):
     from test_finetune import BASE, FACTS, finish, jsonl
     nodes = cluster["nodes"]

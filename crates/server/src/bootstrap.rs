@@ -52,7 +52,9 @@ pub fn write(
         }
         BootstrapOutcome::Existing { .. } => {
             if !path.exists() {
-                tracing::info!(path = %path.display(), "bootstrap.json was removed; not recreating it (its secret is shown only once)");
+                // Either removed after it was read (its secret is shown once), or this node
+                // joined a store another node set up (that node wrote the file).
+                tracing::info!(path = %path.display(), "no bootstrap.json here: the defaults exist in the store (made by an earlier start or another node; copy that node's bootstrap.json if you need it); not recreating it, since its secret is shown only once");
                 return Ok(());
             }
             let old = Zeroizing::new(read_private_file(path)?);

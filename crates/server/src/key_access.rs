@@ -1,7 +1,15 @@
 //! The platform's access to vaults: vault facts from the vault service (what Azure's resource
-//! providers read through ARM), and probes that call the vault's HTTPS data plane with the
-//! account identity's own token, exactly as a remote client would — so access policies, RBAC,
-//! the firewall, disabled identities and key state are all checked by the real gate.
+//! providers read through ARM), and probes that call the vault's data plane with the account
+//! identity's own token, exactly as a remote client would — so access policies, RBAC, the
+//! firewall, disabled identities and key state are all checked by the real gate.
+//!
+//! This server's own vaults are called **in process**: the request goes through the same
+//! router and gate as one from the network (`tower::ServiceExt::oneshot`), without a socket.
+//! So each node of a cluster serves its own key operations (no node reaches another's
+//! loopback, and losing one node stops none of the others), and a TLS certificate from a
+//! private CA needs no extra trust setting. The caller's address is unspecified (`0.0.0.0`),
+//! which no firewall rule names: only the trusted-services bypass admits these calls.
+//! Remote vaults are called over HTTPS.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +24,18 @@ use serde_json::{Value, json};
 
 use crate::remote_vaults::{VaultHost, VaultHosts};
 
-/// Vault access over HTTPS (loopback for keyhold's own vaults).
+/// The application router, set once the server's state exists: in-process calls of this
+/// server's own vaults go through it.
+pub type LocalRouter = Arc<std::sync::OnceLock<axum::Router>>;
+
+/// Vault access: in process for keyhold's own vaults, over HTTPS for remote ones.
 pub struct HttpsKeyVaultAccess {
     identity: Arc<Identity>,
     vaults: Arc<Vaults>,
     http: reqwest::Client,
     hosts: VaultHosts,
     vault_audience: String,
+    local: LocalRouter,
 }
 
 /// Largest answer read from a vault (key bundles and wrap results are a few KiB).
@@ -48,6 +61,7 @@ impl HttpsKeyVaultAccess {
         hosts: VaultHosts,
         vault_audience: &str,
         ca_pems: &[Vec<u8>],
+        local: LocalRouter,
     ) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .https_only(true)
@@ -66,6 +80,7 @@ impl HttpsKeyVaultAccess {
             http: builder.build().map_err(|e| e.to_string())?,
             hosts,
             vault_audience: vault_audience.to_owned(),
+            local,
         })
     }
 
@@ -107,6 +122,9 @@ impl HttpsKeyVaultAccess {
             tracing::warn!(%vault, error = %e, "vault call failed");
             PlatformError::KeyVaultUnreachable(vault.to_owned())
         };
+        if matches!(self.hosts.classify(url), Ok(VaultHost::Local(_))) {
+            return self.call_local(method, url, token, body, vault).await;
+        }
         let mut request = self.http.request(method, url).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -122,6 +140,58 @@ impl HttpsKeyVaultAccess {
         }
         let value = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
+    }
+}
+
+impl HttpsKeyVaultAccess {
+    /// One call of this server's own vault through its router, in process.
+    async fn call_local(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: Option<Value>,
+        vault: &str,
+    ) -> Result<(u16, Value), PlatformError> {
+        use tower::ServiceExt as _;
+        let unreachable = |e: &dyn std::fmt::Display| {
+            tracing::warn!(%vault, error = %e, "in-process vault call failed");
+            PlatformError::KeyVaultUnreachable(vault.to_owned())
+        };
+        let router = self
+            .local
+            .get()
+            .cloned()
+            .ok_or_else(|| unreachable(&"the server is not serving yet"))?;
+        let rest = url.strip_prefix("https://").unwrap_or(url);
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let payload = match &body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| unreachable(&e))?,
+            None => Vec::new(),
+        };
+        let mut request = axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(format!("/{path}"))
+            .header(axum::http::header::HOST, authority)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(payload))
+            .map_err(|e| unreachable(&e))?;
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [0, 0, 0, 0],
+                0,
+            ))));
+        let response = router.oneshot(request).await.map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_VAULT_ANSWER)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 }
 

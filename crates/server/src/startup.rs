@@ -80,8 +80,8 @@ pub struct ReadyInfo {
     pub ai_url_template: String,
     /// The CA certificate to trust, when generated.
     pub ca_pem: Option<PathBuf>,
-    /// The bootstrap credentials file.
-    pub bootstrap: PathBuf,
+    /// The bootstrap credentials file, when this node has one.
+    pub bootstrap: Option<PathBuf>,
     /// True if this start initialised the data directory.
     pub initialized: bool,
 }
@@ -96,7 +96,10 @@ impl std::fmt::Display for ReadyInfo {
         if let Some(ca) = &self.ca_pem {
             write!(f, " | trust CA {}", ca.display())?;
         }
-        write!(f, " | credentials {}", self.bootstrap.display())
+        match &self.bootstrap {
+            Some(path) => write!(f, " | credentials {}", path.display()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -214,12 +217,14 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             clashes.join(", ")
         )));
     }
+    let local_router: crate::key_access::LocalRouter = Arc::default();
     let access = crate::key_access::HttpsKeyVaultAccess::new(
         identity.clone(),
         vaults.clone(),
         hosts,
         &config.vault_audience(),
         &vault_cas,
+        local_router.clone(),
     )
     .map_err(StartupError::Serve)?;
     let mut platform = keyhold_platform::Platform::new(
@@ -283,6 +288,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         default_tenant: bootstrap::tenant_of(&outcome),
     });
     let app = router(app_state);
+    // The platform's calls of this server's own vaults go through the same router, in process.
+    let _ = local_router.set(app.clone());
     let handle = axum_server::Handle::new();
     spawn_signal_handler(handle.clone())?;
     let rustls_config =
@@ -306,7 +313,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         vault_url_template: format!("https://{{vault}}.{}:{port}/", config.vault_domain),
         ai_url_template: format!("https://{{account}}.{}:{port}/", config.ai_domain),
         ca_pem: prepared_tls.ca_pem.clone(),
-        bootstrap: data_dir.bootstrap_file(),
+        bootstrap: Some(data_dir.bootstrap_file()).filter(|p| p.exists()),
         initialized: state != DataDirState::Initialized,
     });
     match serving.await {
