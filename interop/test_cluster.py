@@ -353,6 +353,74 @@ def test_a_postgresql_restart_is_a_clear_retryable_outage(cluster):
         key_client(c, "cl-kv").update_key_properties("cmk", enabled=True)
 
 
+def test_every_route_family_answers_only_success_or_503_through_a_postgresql_restart(cluster):
+    """Clients retry a 503, never a 404: while PostgreSQL stops and comes back, requests of
+    every plane keep being answered, each with a success or a 503 with Retry-After — never a
+    404, 400 or 500 for something that exists (the data plane once answered 404 at the tail
+    of a restart)."""
+    nodes, pg = cluster["nodes"], cluster["pg"]
+    a = nodes[NODES[0]]
+    sub = a.bootstrap["subscriptionId"]
+    with via(NODES[0]):
+        headers = admin_headers(a)
+        vault_headers = {"Authorization": "Bearer " + credential(a).get_token(a.bootstrap["vaultScope"]).token}
+        key = requests.post(account_url(a, "cl-ai", RG).replace("?", "/listKeys?"), headers=headers,
+                            timeout=10).json()["key1"]
+        stored = upload(ai_client(a, "cl-ai", rg=RG), GOOD.encode())
+    arm = f"{a.endpoint}/subscriptions/{sub}"
+    ai = f"https://cl-ai.openai.localhost:{a.port}/openai"
+    calls = [
+        ("ARM account", lambda: requests.get(account_url(a, "cl-ai", RG), headers=headers, timeout=30)),
+        ("ARM resource group", lambda: requests.get(f"{arm}/resourcegroups/{RG}?api-version=2024-11-01",
+                                                    headers=headers, timeout=30)),
+        ("ARM deployments", lambda: requests.get(account_url(a, "cl-ai", RG).replace("?", "/deployments?"),
+                                                 headers=headers, timeout=30)),
+        ("ARM role assignments", lambda: requests.get(
+            f"{arm}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", headers=headers,
+            timeout=30)),
+        ("vault key", lambda: requests.get(f"{a.vault_url('cl-kv')}/keys/cmk?api-version=7.6",
+                                           headers=vault_headers, timeout=30)),
+        ("AI files", lambda: requests.get(f"{ai}/files?api-version=2024-10-21", headers={"api-key": key},
+                                          timeout=30)),
+        ("AI file", lambda: requests.get(f"{ai}/files/{stored.id}?api-version=2024-10-21",
+                                         headers={"api-key": key}, timeout=30)),
+        ("directory", lambda: requests.get(f"{a.endpoint}/keyhold/v1/whoami", headers=headers, timeout=30)),
+    ]
+    seen, stop = [], threading.Event()
+
+    def hammer():
+        with via(NODES[0]):
+            while not stop.is_set():
+                for name, call in calls:
+                    try:
+                        response = call()
+                    except requests.RequestException as err:
+                        seen.append((name, "transport", repr(err)))
+                        continue
+                    retry = response.headers.get("Retry-After")
+                    seen.append((name, response.status_code, retry if response.status_code == 503 else ""))
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    pg.stop()
+    time.sleep(2)
+    pg.start()
+    with via(NODES[0]):
+        wait_for(lambda: requests.get(account_url(a, "cl-ai", RG), headers=headers,
+                                      timeout=30).status_code == 200, timeout=20)
+    time.sleep(1)
+    stop.set()
+    thread.join(60)
+    bad = [s for s in seen if not (isinstance(s[1], int) and (200 <= s[1] < 300 or (s[1] == 503 and s[2])))]
+    statuses = {}
+    for name, status, _ in seen:
+        statuses.setdefault(name, set()).add(status)
+    print(f"{len(seen)} answers through the restart: {statuses}")
+    assert not bad, bad[:20]
+    assert any(s[1] == 503 for s in seen), "the outage was seen"
+
+
 def test_an_object_store_outage_is_a_clear_retryable_outage(cluster):
     nodes, s3 = cluster["nodes"], cluster["s3"]
     b = nodes[NODES[1]]
