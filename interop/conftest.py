@@ -2,7 +2,7 @@
 
 Starts the real ``keyhold`` binary on a free loopback port with a fresh data directory, trusts
 its generated CA for every HTTPS client in this process, and resolves ``*.localhost`` names to
-loopback (RFC 6761; Debian's resolver does not), exactly as DESIGN.md section 8 describes.
+loopback (RFC 6761; Debian's resolver does not), exactly as docs/DESIGN.md section 8 describes.
 """
 from __future__ import annotations
 

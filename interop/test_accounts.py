@@ -1,5 +1,5 @@
 """AI accounts: azure-mgmt-cognitiveservices against keyhold's management plane (pollers must
-complete), and every CMK rule of DESIGN.md section 4 with a refused and an accepted case,
+complete), and every CMK rule of docs/DESIGN.md section 4 with a refused and an accepted case,
 each refusal leaving the account's previous encryption in force."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-//! `keyhold serve` end to end: the real binary, real TLS, the contract of DESIGN.md section 5,
+//! `keyhold serve` end to end: the real binary, real TLS, the contract of docs/DESIGN.md section 5,
 //! and start-ups that must fail cleanly without touching the data directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -4,7 +4,7 @@
 //! No I/O, no async, no HTTP: everything here is computation on bytes (the `Read`/`Write`
 //! adapters take whatever stream the caller gives). All primitives come from aws-lc-rs.
 //!
-//! Key hierarchy (DESIGN.md section 2): a customer-managed RSA key (CMK) wraps an account KEK
+//! Key hierarchy (docs/DESIGN.md section 2): a customer-managed RSA key (CMK) wraps an account KEK
 //! with RSA-OAEP ([`RsaPublicKey::wrap_key`]); the KEK wraps one DEK per object with AES-256-GCM
 //! bound to the object's identity ([`wrap_dek`]); the DEK encrypts the object in the streaming
 //! [`envelope`] format.

@@ -1,4 +1,4 @@
-//! The CMK rules (DESIGN.md section 4), checked before an account's encryption setting changes.
+//! The CMK rules (docs/DESIGN.md section 4), checked before an account's encryption setting changes.
 //! Nothing is written until every rule passed, so a refused change leaves the previous setting
 //! in force.
 //!

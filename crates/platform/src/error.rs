@@ -1,4 +1,4 @@
-//! Platform errors. Every CMK rule of DESIGN.md section 4 is its own variant with a stable code
+//! Platform errors. Every CMK rule of docs/DESIGN.md section 4 is its own variant with a stable code
 //! and a message that says what to fix; the server maps them to ARM errors (400 unless noted).
 
 use keyhold_identity::IdentityError;

@@ -1,4 +1,4 @@
-//! The key hierarchy manager (DESIGN.md section 2): versioned account KEKs.
+//! The key hierarchy manager (docs/DESIGN.md section 2): versioned account KEKs.
 //!
 //! - An account has one *current* KEK for new data, made for its current protection: the
 //!   service key (MMK, sealed under the master key) or one CMK version (wrapped by the vault

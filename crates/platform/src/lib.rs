@@ -1,6 +1,6 @@
 //! keyhold's AI platform: accounts (`Microsoft.CognitiveServices/accounts`), their managed
 //! identities, API keys and encryption settings — Microsoft-managed keys (keyhold's service
-//! key) or a customer-managed key in a vault, guarded by every rule of DESIGN.md section 4.
+//! key) or a customer-managed key in a vault, guarded by every rule of docs/DESIGN.md section 4.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -1,5 +1,5 @@
 //! `bootstrap.json` (mode 0600 in the data directory): the admin service principal's
-//! credentials and every endpoint a client needs, written at first start (DESIGN.md section 5).
+//! credentials and every endpoint a client needs, written at first start (docs/DESIGN.md section 5).
 //! Later starts refresh the endpoint fields (the port may change) and keep the secret; if the
 //! operator deleted the file, it stays deleted.
 

@@ -1,7 +1,7 @@
 //! Request routing: every request is parsed into a [`Route`] (from its host, method and path)
 //! before any handler runs, so the routing table is plain data that tests can check row by row.
 //!
-//! Hosts decide the API family (DESIGN.md section 1):
+//! Hosts decide the API family (docs/DESIGN.md section 1):
 //! - `{vault}.{vault-domain}` → a vault's data plane;
 //! - `{account}.{ai-domain}` → an AI account's data plane;
 //! - anything else (`localhost`, `127.0.0.1`, public host names) → the service host: health,

@@ -1,6 +1,6 @@
 //! Test harness: spawns the real `keyhold` binary on a free loopback port and talks to it over
 //! HTTPS with the generated CA trusted, resolving `*.localhost` names to loopback itself
-//! (DESIGN.md section 5: the system resolver may not).
+//! (docs/DESIGN.md section 5: the system resolver may not).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

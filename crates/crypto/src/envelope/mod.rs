@@ -1,5 +1,5 @@
 //! The envelope format v1: one streaming, committing, authenticated format for every object
-//! keyhold stores (DESIGN.md section 3). FROZEN: objects written today must decrypt forever;
+//! keyhold stores (docs/DESIGN.md section 3). FROZEN: objects written today must decrypt forever;
 //! a new layout needs a new format version.
 //!
 //! ```text

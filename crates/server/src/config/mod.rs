@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// Default listen address (DESIGN.md section 5).
+/// Default listen address (docs/DESIGN.md section 5).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./keyhold-data";
@@ -204,7 +204,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Token audience of every vault: `https://{vault_domain}` (DESIGN.md section 5; the 401
+    /// Token audience of every vault: `https://{vault_domain}` (docs/DESIGN.md section 5; the 401
     /// challenge names it so the Azure SDKs' challenge-domain check passes).
     pub fn vault_audience(&self) -> String {
         format!("https://{}", self.vault_domain)
