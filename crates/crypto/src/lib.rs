@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod der;
+mod digest;
 mod ec;
 pub mod envelope;
 mod error;
@@ -22,6 +23,7 @@ mod seal;
 mod secret;
 mod wrap;
 
+pub use digest::{constant_time_eq, sha256};
 pub use ec::{EcCurve, EcPrivateKey, EcPublicKey, EcSignAlgorithm};
 pub use envelope::{
     DEFAULT_SEGMENT_SIZE, EnvelopeDecryptor, EnvelopeEncryptor, EnvelopeHeader, HeaderParse,

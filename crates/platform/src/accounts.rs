@@ -113,6 +113,38 @@ impl Platform {
         Ok([open(0)?, open(1)?])
     }
 
+    /// Whether `given` is one of the account's API keys, compared in constant time by SHA-256
+    /// digest. The digests are cached per account (keyed by the sealed keys, so regenerating
+    /// a key takes effect at once): a data-plane request does not unseal the keys.
+    pub fn api_key_matches(&self, account: &Account, given: &str) -> Result<bool, PlatformError> {
+        let name = account.name.to_ascii_lowercase();
+        let cached = self.key_digests.lock().ok().and_then(|cache| {
+            cache
+                .get(&name)
+                .filter(|(sealed, _)| *sealed == account.sealed_keys)
+                .map(|(_, digests)| *digests)
+        });
+        let digests = match cached {
+            Some(d) => d,
+            None => {
+                let [k1, k2] = self.api_keys(account)?;
+                let d = [
+                    keyhold_crypto::sha256(k1.as_bytes()),
+                    keyhold_crypto::sha256(k2.as_bytes()),
+                ];
+                if let Ok(mut cache) = self.key_digests.lock() {
+                    cache.insert(name, (account.sealed_keys.to_vec(), d));
+                }
+                d
+            }
+        };
+        let given = keyhold_crypto::sha256(given.as_bytes());
+        // Both compared, so the time does not say which key matched.
+        let first = keyhold_crypto::constant_time_eq(&digests[0], &given);
+        let second = keyhold_crypto::constant_time_eq(&digests[1], &given);
+        Ok(first | second)
+    }
+
     /// Replaces `Key1` or `Key2`.
     pub async fn regenerate_key(
         &self,

@@ -112,6 +112,9 @@ pub struct ChatAnswer {
     pub prompt_tokens: u64,
     /// Completion tokens.
     pub completion_tokens: u64,
+    /// Whether answering used the account's key (the deployment's model was read from
+    /// storage and decrypted); a model already in memory uses none.
+    pub used_key: bool,
 }
 
 fn deployment_key(account: &str, name: &str) -> String {
@@ -335,6 +338,7 @@ impl Platform {
     ) -> Result<ChatAnswer, PlatformError> {
         let key = deployment_key(&account.name, deployment);
         let cached = self.live.lock().ok().and_then(|m| m.get(&key).cloned());
+        let used_key = cached.is_none();
         let live = match cached {
             Some(live) => live,
             None => {
@@ -380,6 +384,7 @@ impl Platform {
             finish_reason,
             prompt_tokens,
             completion_tokens,
+            used_key,
         })
     }
 }

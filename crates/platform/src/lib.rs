@@ -58,7 +58,13 @@ pub struct Platform {
     upstream: Option<Arc<dyn deployments::UpstreamChat>>,
     /// Tokens served and not yet added to the stored counters, by account.
     meters: Mutex<HashMap<String, metering::TokenCounts>>,
+    /// SHA-256 of each account's two API keys, by account, with the sealed keys they were
+    /// computed from (a regenerated key invalidates the entry). Never the keys themselves.
+    key_digests: Mutex<HashMap<String, KeyDigests>>,
 }
+
+/// The sealed API keys of an account and the SHA-256 of each key in clear.
+type KeyDigests = (Vec<String>, [[u8; 32]; 2]);
 
 impl Platform {
     /// The service over a record store, the master key (API keys are sealed under it), the
@@ -80,6 +86,7 @@ impl Platform {
             live: Mutex::new(HashMap::new()),
             upstream: None,
             meters: Mutex::new(HashMap::new()),
+            key_digests: Mutex::new(HashMap::new()),
         }
     }
 

@@ -174,6 +174,17 @@ impl AuditLog {
             .map_err(StoreError::Unavailable)
     }
 
+    /// Queues an event for the next group commit without waiting for it to be durable: for
+    /// operations that use no key and change nothing (a chat answered by a model already in
+    /// memory), whose record may be lost in a crash without hiding any key use. Every key use
+    /// and every change is appended with [`AuditLog::append`], which waits.
+    pub fn append_batched(&self, event: AuditEvent) {
+        let (reply, _) = oneshot::channel();
+        if self.queue.send((event, reply)).is_err() {
+            tracing::warn!("the audit writer has stopped; a batched audit entry is lost");
+        }
+    }
+
     /// Entries after sequence `after`, at most about `max` (whole groups); and whether more
     /// follow.
     pub async fn entries(

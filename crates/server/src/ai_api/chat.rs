@@ -118,8 +118,9 @@ pub async fn handle(
         hex::encode(keyhold_crypto::random_bytes(12).map_err(|e| platform_error(e.into()))?)
     );
     let created = keyhold_platform::Platform::now();
+    let key_use = KeyUse(answer.used_key);
     if !body.stream {
-        return Ok(axum::Json(json!({
+        let mut response = axum::Json(json!({
             "id": id,
             "object": "chat.completion",
             "created": created,
@@ -133,7 +134,9 @@ pub async fn handle(
             "usage": usage(&answer),
             "system_fingerprint": null,
         }))
-        .into_response());
+        .into_response();
+        response.extensions_mut().insert(key_use);
+        return Ok(response);
     }
     let include_usage = body.stream_options.is_some_and(|o| o.include_usage);
     let events = sse_events(&id, created, &answer, include_usage);
@@ -147,8 +150,14 @@ pub async fn handle(
         HeaderValue::from_static("text/event-stream"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response.extensions_mut().insert(key_use);
     Ok(response)
 }
+
+/// Whether answering a chat used the account's key, for the audit: a chat answered from a
+/// model already in memory is audited in the next batch instead of before the answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyUse(pub(crate) bool);
 
 fn usage(answer: &ChatAnswer) -> Value {
     json!({
@@ -206,6 +215,7 @@ mod tests {
             finish_reason: "stop".into(),
             prompt_tokens: 5,
             completion_tokens: 5,
+            used_key: false,
         };
         let frames = sse_events("chatcmpl-1", 1, &answer, true);
         let mut text = String::new();

@@ -110,6 +110,18 @@ pub async fn handle(
     .await;
     let response = result.unwrap_or_else(IntoResponse::into_response);
     event.result = response.status().as_u16().to_string();
+    // A chat answered by a model already in memory used no key and changed nothing: it is
+    // audited in the next group commit rather than before the answer. Everything else (every
+    // key use, every change, every refusal) is durable before the answer leaves.
+    let keyless_chat = response.status().is_success()
+        && response
+            .extensions()
+            .get::<chat::KeyUse>()
+            .is_some_and(|k| !k.0);
+    if keyless_chat {
+        state.audit().append_batched(event);
+        return response;
+    }
     if let Err(err) = state.audit().append(event).await {
         return ApiError::from(err).into_response();
     }
@@ -169,11 +181,6 @@ fn check_api_version(head: &RequestHead) -> Result<(), ApiError> {
     }
 }
 
-/// Constant-time comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn authorize(
     state: &AppState,
     account: &Account,
@@ -188,8 +195,11 @@ async fn authorize(
                 "Key based authentication is disabled for this resource.",
             ));
         }
-        let keys = state.platform().api_keys(account).map_err(platform_error)?;
-        if keys.iter().any(|k| same(k.as_bytes(), given.as_bytes())) {
+        if state
+            .platform()
+            .api_key_matches(account, given)
+            .map_err(platform_error)?
+        {
             return Ok(AiCaller::ApiKey);
         }
         return Err(ApiError::new(
