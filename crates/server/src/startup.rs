@@ -205,7 +205,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         &config.vault_domain,
         port,
         config.remote_vault_hosts.clone(),
-    );
+    )
+    .with_azure_alias(config.azure_vault_alias);
     let own_audiences = crate::http::auth::Api::Vault.accepted_audiences_for(&config, port);
     let clashes = hosts.clashes(&own_audiences);
     if !clashes.is_empty() {
@@ -282,6 +283,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         metrics,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
+    crate::arm::template_deployments::spawn_sweeper(app_state.clone());
     let app = router(app_state);
     let handle = axum_server::Handle::new();
     spawn_signal_handler(handle.clone())?;
