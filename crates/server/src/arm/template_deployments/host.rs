@@ -11,6 +11,7 @@
 //! and api-version.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -46,6 +47,10 @@ pub(crate) struct ArmHost {
     location: String,
     deployment_id: String,
     progress: Mutex<Progress>,
+    /// PUTs working now, PUTs waiting for siblings, PUTs finished.
+    in_flight: AtomicUsize,
+    waiting: AtomicUsize,
+    completed: AtomicUsize,
 }
 
 /// Why a call did not reach a handler.
@@ -74,6 +79,9 @@ impl ArmHost {
             progress: Mutex::new(Progress {
                 operations: Vec::new(),
             }),
+            in_flight: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            completed: AtomicUsize::new(0),
         }
     }
 
@@ -244,17 +252,15 @@ fn host_error(status: StatusCode, body: &Value) -> HostError {
     e
 }
 
-#[async_trait]
-impl ResourceHost for ArmHost {
-    async fn put(
+impl ArmHost {
+    async fn put_once(
         &self,
         id: &ResourceId,
         api_version: &str,
-        body: Value,
+        body: &Value,
     ) -> Result<Value, HostError> {
-        let started = i64::try_from(keyhold_platform::Platform::now()).unwrap_or(0);
-        let result = match self
-            .call(Method::PUT, id, "", api_version, Some(&body))
+        match self
+            .call(Method::PUT, id, "", api_version, Some(body))
             .await
         {
             Ok((status, value)) if status.is_success() => Ok(value),
@@ -263,7 +269,63 @@ impl ResourceHost for ArmHost {
                 Err(self.no_provider(id, api_version))
             }
             Err(Unrouted::Refused(e)) => Err(e),
-        };
+        }
+    }
+
+    /// Waits until no other PUT of this run is working (those waiting here do not count);
+    /// whether any PUT finished since `seen`.
+    async fn settle(&self, seen: usize) -> bool {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+        while self.in_flight.load(Ordering::SeqCst) > self.waiting.load(Ordering::SeqCst)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.completed.load(Ordering::SeqCst) != seen
+    }
+}
+
+/// Errors that may depend on a sibling resource deployed at the same time (an access policy
+/// deployed beside the account whose key check needs it).
+fn may_depend_on_siblings(e: &HostError) -> bool {
+    e.code == "CmkIdentityAccessDenied"
+}
+
+/// Longest wait for concurrently deployed siblings before a refusal stands.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[async_trait]
+impl ResourceHost for ArmHost {
+    /// PUT through the gate. A customer-managed-key check that found the key inaccessible is
+    /// retried once the resources deployed concurrently with it have finished, if any did:
+    /// in Azure the account's key check runs asynchronously after ARM accepted the PUT, so an
+    /// access policy deployed in parallel (as the Foundry sample does, without `dependsOn`) is
+    /// in place by then. Each attempt is the same request, authorized and audited.
+    async fn put(
+        &self,
+        id: &ResourceId,
+        api_version: &str,
+        body: Value,
+    ) -> Result<Value, HostError> {
+        let started = i64::try_from(keyhold_platform::Platform::now()).unwrap_or(0);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let mut seen = self.completed.load(Ordering::SeqCst);
+        let mut result = self.put_once(id, api_version, &body).await;
+        for _ in 0..3 {
+            match &result {
+                Err(e) if may_depend_on_siblings(e) => {}
+                _ => break,
+            }
+            if !self.settle(seen).await {
+                break;
+            }
+            seen = self.completed.load(Ordering::SeqCst);
+            result = self.put_once(id, api_version, &body).await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.completed.fetch_add(1, Ordering::SeqCst);
         self.record(id, started, &result);
         result
     }
