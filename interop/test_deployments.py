@@ -556,7 +556,7 @@ def test_az_deployment_group_create_runs_the_sample(keyhold, tmp_path):
 
     run("cloud", "register", "-n", "keyhold", "--skip-endpoint-discovery",
         "--endpoint-resource-manager", keyhold.endpoint + "/", "--endpoint-active-directory", keyhold.endpoint,
-        "--endpoint-active-directory-resource-id", boot["managementScope"],
+        "--endpoint-active-directory-resource-id", boot["managementScope"].removesuffix("/.default"),
         "--suffix-keyvault-dns", f".{boot['vaultDomain']}:{keyhold.port}")
     run("cloud", "set", "-n", "keyhold")
     run("config", "set", "core.instance_discovery=false")

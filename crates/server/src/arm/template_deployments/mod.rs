@@ -2,7 +2,8 @@
 //! Manager is, over the template language of `keyhold_arm_template`.
 //!
 //! - `routes.rs`: the route type, its parser and ARM's permission of each route.
-//! - `prepare.rs`: body → prepared deployment; `validate`'s preflight.
+//! - `prepare.rs`: body → prepared deployment; `validate`'s preflight; `jsonc.rs` the
+//!   lenient JSON the Azure CLI sends.
 //! - `host.rs`: the engine's `ResourceHost`, which sends every resource through the ARM gate
 //!   and handlers as the deployment's caller (no template can bypass a check).
 //! - `run.rs`: the background run under a lease, cancel, and the sweeper that ends
@@ -15,6 +16,7 @@ mod api;
 mod context;
 mod error;
 mod host;
+mod jsonc;
 mod prepare;
 pub mod routes;
 mod run;

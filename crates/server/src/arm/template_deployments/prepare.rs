@@ -16,7 +16,7 @@ use super::error::DeployError;
 use super::host::{Unrouted, route_for};
 use super::routes::DeploymentScope;
 use crate::http::authz::authorize_caller;
-use crate::http::{ApiError, json_body};
+use crate::http::{ApiError, read_body};
 use crate::state::AppState;
 
 /// A parsed, prepared deployment request.
@@ -63,7 +63,13 @@ pub(crate) async fn prepare(
     name: &str,
 ) -> Result<Prepared, DeployError> {
     check_name(name)?;
-    let body: Value = json_body(state, body).await?;
+    let bytes = read_body(body, state.config().max_body_bytes).await?;
+    let body = super::jsonc::parse(&bytes).map_err(|e| {
+        DeployError::Api(ApiError::bad_request(
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: {e}"),
+        ))
+    })?;
     let location = body["location"].as_str().map(str::to_owned);
     let tags: BTreeMap<String, String> = match body.get("tags") {
         None | Some(Value::Null) => BTreeMap::new(),
