@@ -283,6 +283,48 @@ def test_a_bad_parameter_is_a_400_invalid_template_with_its_path(keyhold, foundr
     assert response.status_code == 404, response.text
 
 
+def audit_entries(keyhold) -> list[dict]:
+    entries, after = [], 0
+    for _ in range(200):
+        page = requests.get(f"{keyhold.endpoint}/keyhold/v1/audit?after={after}&top=1000",
+                            headers=admin_headers(keyhold), timeout=10).json()["value"]
+        entries.extend(page)
+        if len(page) < 1000:
+            return entries
+        after = page[-1]["seq"]
+    return entries
+
+
+def test_the_hub_quickstart_prerequisites_create_a_vault_and_a_control_plane_key(keyhold):
+    rg = create_resource_group(keyhold, "dep-prereq-rg", "westeurope")
+    template = load("quickstart-aistudio-cmk-service-side-encryption.prereq.azuredeploy.json")
+    parameters = {"keyVaultName": {"value": "dep-prereq-kv"}, "location": {"value": "westeurope"},
+                  "cosmosDbId": {"value": str(uuid.uuid4())}, "keyName": {"value": "cmk"}}
+    client = deployments(keyhold)
+    first = client.deployments.begin_create_or_update(rg, "prereq", {"properties": {
+        "mode": "Incremental", "template": template, "parameters": parameters}}).result()
+    assert first.properties.provisioning_state == "Succeeded", first.properties.error
+    outputs = {k: v["value"] for k, v in first.properties.outputs.items()}
+    assert outputs["cmk_keyvault_vault_uri"] == keyhold.vault_url("dep-prereq-kv") + "/"
+    version = outputs["cmk_keyvault_key_version"]
+    key = arm(keyhold, "GET", f"/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/dep-prereq-kv/keys/cmk",
+              api="api-version=2024-11-01").json()
+    assert key["properties"]["keyUriWithVersion"] == f"{keyhold.vault_url('dep-prereq-kv')}/keys/cmk/{version}"
+    assert key["properties"]["kty"] == "RSA" and key["properties"]["keySize"] == 2048
+    assert key["properties"]["keyOps"] == ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"]
+    vault = arm(keyhold, "GET", f"/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/dep-prereq-kv",
+                api="api-version=2024-11-01").json()
+    assert vault["properties"]["enablePurgeProtection"] is True
+    # The key was made by the vault service, audited as the data plane's create is.
+    created = [e for e in audit_entries(keyhold)
+               if e["operation"] == "KeyCreate" and e.get("vault") == "dep-prereq-kv"]
+    assert [e.get("version") for e in created] == [version], created
+    # Deploying again answers the existing key: no second version.
+    again = client.deployments.begin_create_or_update(rg, "prereq", {"properties": {
+        "mode": "Incremental", "template": template, "parameters": parameters}}).result()
+    assert again.properties.outputs["cmk_keyvault_key_version"]["value"] == version
+
+
 def unhosted_template() -> dict:
     return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
             "contentVersion": "1.0.0.0", "resources": [

@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use run::spawn_sweeper;
 pub use shapes::DEPLOYMENT_VERSIONS;
+pub(crate) use store::delete_group as delete_group_deployments;
 
 use crate::http::api_version::require;
 use crate::http::authz::Grant;

@@ -256,3 +256,28 @@ pub(crate) async fn drop_marker(state: &AppState, key: &str) -> Result<(), ApiEr
         .await?;
     Ok(())
 }
+
+/// Deletes every deployment record of a resource group (the group is being deleted; its
+/// deployments go with it, as in ARM).
+pub(crate) async fn delete_group(
+    state: &AppState,
+    subscription: Uuid,
+    group: &str,
+) -> Result<(), ApiError> {
+    let prefix = scope_prefix(subscription, Some(group));
+    let keys: Vec<String> = state
+        .records()
+        .scan_all(DEPLOYMENTS, &prefix, 1000)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    for chunk in keys.chunks(400) {
+        let mut batch = Batch::new();
+        for key in chunk {
+            batch = batch.delete(DEPLOYMENTS, key).delete(ACTIVE, key);
+        }
+        state.records().commit(batch).await?;
+    }
+    Ok(())
+}
