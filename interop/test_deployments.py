@@ -283,6 +283,52 @@ def test_a_bad_parameter_is_a_400_invalid_template_with_its_path(keyhold, foundr
     assert response.status_code == 404, response.text
 
 
+def test_a_subscription_deployment_creates_a_group_and_deploys_into_it(keyhold):
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"rgName": {"type": "string"}},
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01",
+             "name": "[parameters('rgName')]", "location": "[deployment().location]"},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2025-04-01", "name": "into-group",
+             "resourceGroup": "[parameters('rgName')]",
+             "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('rgName'))]"],
+             "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": {
+                 "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                 "contentVersion": "1.0.0.0", "resources": [{
+                     "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+                     "name": "dep-sub-id", "location": "[resourceGroup().location]"}]}}}],
+        "outputs": {"group": {"type": "string",
+                              "value": "[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('rgName'))]"}}}
+    client = deployments(keyhold)
+    body = {"location": "northeurope", "properties": {"mode": "Incremental", "template": template,
+                                                       "parameters": {"rgName": {"value": "dep-sub-made-rg"}}}}
+    assert client.deployments.begin_validate_at_subscription_scope("sub-deploy", body).result() \
+        .properties.provisioning_state == "Succeeded"
+    result = client.deployments.begin_create_or_update_at_subscription_scope("sub-deploy", body).result()
+    assert result.properties.provisioning_state == "Succeeded", result.properties.error
+    sub = keyhold.bootstrap["subscriptionId"]
+    assert result.id == f"/subscriptions/{sub}/providers/Microsoft.Resources/deployments/sub-deploy"
+    assert result.location == "northeurope"
+    assert result.properties.outputs["group"]["value"] == f"/subscriptions/{sub}/resourceGroups/dep-sub-made-rg"
+    group = arm(keyhold, "GET", "/resourcegroups/dep-sub-made-rg", api="api-version=2024-11-01").json()
+    assert group["location"] == "northeurope"
+    identity = arm(keyhold, "GET", "/resourceGroups/dep-sub-made-rg/providers/Microsoft.ManagedIdentity/"
+                   "userAssignedIdentities/dep-sub-id", api="api-version=2023-01-31")
+    assert identity.status_code == 200 and identity.json()["location"] == "northeurope", identity.text
+    assert [d.name for d in client.deployments.list_at_subscription_scope()] == ["sub-deploy"]
+    assert [d.name for d in client.deployments.list_by_resource_group("dep-sub-made-rg")] == ["into-group"]
+    # A subscription deployment needs a location, as in ARM.
+    with pytest.raises(HttpResponseError) as caught:
+        client.deployments.begin_create_or_update_at_subscription_scope(
+            "no-location", {"properties": {"mode": "Incremental", "template": template,
+                                           "parameters": {"rgName": {"value": "x"}}}})
+    assert caught.value.status_code == 400
+    client.deployments.begin_delete_at_subscription_scope("sub-deploy").result()
+    assert client.deployments.check_existence_at_subscription_scope("sub-deploy") is False
+
+
 def audit_entries(keyhold) -> list[dict]:
     entries, after = [], 0
     for _ in range(200):

@@ -143,9 +143,11 @@ pub(crate) async fn get_or_delete(
         ResourceOp::Delete => match store::load(state, &key_of(sub, scope, name)).await? {
             None => Ok(empty(StatusCode::NO_CONTENT)),
             Some((r, _)) if r.is_active() => Err(DeployError::active(name)),
+            // Deleting the record is immediate: 204, which the SDK pollers take as done (they
+            // accept 202 and 204 only).
             Some((_, v)) => {
                 store::delete(state, &key_of(sub, scope, name), v).await?;
-                Ok(empty(StatusCode::OK))
+                Ok(empty(StatusCode::NO_CONTENT))
             }
         },
         _ => {

@@ -299,7 +299,9 @@ impl DeploymentsRoute {
 mod tests {
     use super::*;
 
-    fn run(method: Method, path: &str) -> Option<Result<DeploymentsRoute, RouteError>> {
+    type Parsed = Option<Result<DeploymentsRoute, RouteError>>;
+
+    fn run(method: Method, path: &str) -> Parsed {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         parse(&method, &segments)
     }
@@ -317,7 +319,7 @@ mod tests {
         let base =
             "/subscriptions/s1/resourcegroups/My-RG/providers/Microsoft.Resources/deployments";
         let sbase = "/subscriptions/s1/providers/microsoft.resources/Deployments";
-        let rows: Vec<(Method, String, Option<Result<DeploymentsRoute, RouteError>>)> = vec![
+        let rows: Vec<(Method, String, Parsed)> = vec![
             (
                 Method::GET,
                 base.into(),
