@@ -265,6 +265,47 @@ def test_validate_and_what_if_with_the_sdk(keyhold, foundry):
     assert "Create" not in {kinds["Microsoft.CognitiveServices/accounts/dep-fdy-tmpl"]}, kinds
 
 
+def test_a_project_with_a_user_assigned_identity(keyhold, foundry, contributor):
+    rg = foundry["rg"]
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0", "resources": [
+                    {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+                     "name": "dep-proj-id", "location": LOCATION},
+                    {"type": "Microsoft.CognitiveServices/accounts/projects", "apiVersion": "2025-06-01",
+                     "name": "dep-fdy-tmpl/uai-proj", "location": LOCATION,
+                     "dependsOn": ["[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'dep-proj-id')]"],
+                     "identity": {"type": "UserAssigned", "userAssignedIdentities": {
+                         "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'dep-proj-id')]": {}}},
+                     "properties": {"displayName": "with its own identity"}}],
+                "outputs": {"clientId": {"type": "string", "value": "[reference(resourceId("
+                            "'Microsoft.ManagedIdentity/userAssignedIdentities', 'dep-proj-id'), '2023-01-31').clientId]"}}}
+    result = deployments(keyhold).deployments.begin_create_or_update(
+        rg, "uai-project", {"properties": {"mode": "Incremental", "template": template}}).result()
+    assert result.properties.provisioning_state == "Succeeded", result.properties.error
+    project = arm(keyhold, "GET", f"/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/dep-fdy-tmpl"
+                  "/projects/uai-proj").json()
+    assert project["identity"]["type"] == "UserAssigned", project
+    (uai_id, entry), = project["identity"]["userAssignedIdentities"].items()
+    assert uai_id.endswith("/userAssignedIdentities/dep-proj-id")
+    assert entry["clientId"] == result.properties.outputs["clientId"]["value"]
+    # Attaching it needs assign/action on the identity itself: a Contributor of another group
+    # may make projects there, but not with this identity.
+    own = contributor["own"]
+    base = f"/resourceGroups/{own}/providers/Microsoft.CognitiveServices/accounts/dep-own-fdy"
+    made = arm(keyhold, "PUT", base, {"location": LOCATION, "kind": "AIServices", "sku": {"name": "S0"},
+                                      "identity": {"type": "SystemAssigned"},
+                                      "properties": {"allowProjectManagement": True}}, headers=contributor["headers"])
+    assert made.status_code in (200, 201), made.text
+    refused = arm(keyhold, "PUT", base + "/projects/stolen-proj", {"location": LOCATION, "identity": {
+        "type": "UserAssigned", "userAssignedIdentities": {uai_id: {}}}, "properties": {}},
+        headers=contributor["headers"])
+    assert refused.status_code == 403 and "assign/action" in refused.json()["error"]["message"], refused.text
+    allowed = arm(keyhold, "PUT", base + "/projects/own-proj", {"location": LOCATION,
+                                                               "identity": {"type": "SystemAssigned"}, "properties": {}},
+                  headers=contributor["headers"])
+    assert allowed.status_code in (200, 201), allowed.text
+
+
 def test_a_bad_parameter_is_a_400_invalid_template_with_its_path(keyhold, foundry):
     template = load(f"{FOUNDRY}.azuredeploy.json")
     parameters = foundry_parameters("dep-fdy-bad", "dep-foundry-kv", foundry["version"])
