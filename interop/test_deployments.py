@@ -663,6 +663,25 @@ def test_a_killed_nodes_deployment_ends_failed_and_redeploys(tmp_path, monkeypat
         server.stop()
 
 
+def test_the_vault_alias_can_be_turned_off(tmp_path, monkeypatch):
+    server = start_keyhold(tmp_path / "data", "--azure-vault-alias", "false")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca)
+    try:
+        rg = create_resource_group(server, "dep-noalias-rg", LOCATION)
+        version = make_cmk_vault(server, rg, "dep-noalias-kv")
+        poller = deployments(server).deployments.begin_create_or_update(
+            rg, "foundry30", {"properties": {"mode": "Incremental", "template": load(f"{FOUNDRY}.azuredeploy.json"),
+                                             "parameters": foundry_parameters("dep-fdy-noalias", "dep-noalias-kv",
+                                                                              version)}})
+        with pytest.raises(HttpResponseError):
+            poller.result()
+        error = get_deployment(server, rg, "foundry30")["properties"]["error"]
+        detail = find_detail(error, "InvalidKeyVaultUri")
+        assert detail and "vault.azure.net" in detail["message"], error
+    finally:
+        server.stop()
+
+
 def az_executable() -> str | None:
     beside = pathlib.Path(sys.executable).parent / "az"
     return str(beside) if beside.exists() else shutil.which("az")
