@@ -122,8 +122,13 @@ pub struct DeploymentContext {
     pub subscription_id: String,
     /// Subscription display name (`subscription().displayName`).
     pub subscription_display_name: String,
-    /// The target resource group.
+    /// The target resource group (at subscription scope: no name, and the deployment's
+    /// location).
     pub resource_group: ResourceGroupInfo,
+    /// A subscription-scope deployment: resources without an explicit scope are deployed at
+    /// the subscription (resource groups, nested deployments into groups), and
+    /// `resourceGroup()` is not available.
+    pub at_subscription: bool,
     /// The deployment's name (`deployment().name`).
     pub deployment_name: String,
     /// What `environment()` returns.
@@ -140,6 +145,7 @@ impl std::fmt::Debug for DeploymentContext {
             .field("tenant_id", &self.tenant_id)
             .field("subscription_id", &self.subscription_id)
             .field("resource_group", &self.resource_group)
+            .field("at_subscription", &self.at_subscription)
             .field("deployment_name", &self.deployment_name)
             .finish_non_exhaustive()
     }
@@ -168,7 +174,22 @@ impl DeploymentContext {
             environment: EnvironmentInfo::azure_cloud().to_value(),
             clock: Arc::new(SystemClock),
             max_parallel: 8,
+            at_subscription: false,
         }
+    }
+
+    /// A subscription-scope deployment (`/subscriptions/{s}/providers/Microsoft.Resources/
+    /// deployments/{name}`) stored in `location`.
+    pub fn at_subscription(
+        tenant_id: impl Into<String>,
+        subscription_id: impl Into<String>,
+        location: impl Into<String>,
+        deployment_name: impl Into<String>,
+    ) -> Self {
+        let mut ctx =
+            DeploymentContext::new(tenant_id, subscription_id, "", location, deployment_name);
+        ctx.at_subscription = true;
+        ctx
     }
 
     /// Replaces what `environment()` returns.
@@ -188,12 +209,22 @@ impl DeploymentContext {
         ResourceId::resource_group_id(&self.subscription_id, &self.resource_group.name)
     }
 
+    /// The scope resources without an explicit one are deployed at: the target group, or the
+    /// subscription for a subscription-scope deployment.
+    pub fn scope_id(&self) -> String {
+        if self.at_subscription {
+            format!("/subscriptions/{}", self.subscription_id)
+        } else {
+            self.resource_group_id().to_string()
+        }
+    }
+
     /// This deployment's own id
-    /// (`…/resourceGroups/{g}/providers/Microsoft.Resources/deployments/{name}`).
+    /// (`{scope}/providers/Microsoft.Resources/deployments/{name}`).
     pub fn deployment_id(&self) -> String {
         format!(
             "{}/providers/Microsoft.Resources/deployments/{}",
-            self.resource_group_id(),
+            self.scope_id(),
             self.deployment_name
         )
     }

@@ -56,8 +56,10 @@
 //!
 //! Mode `Complete`, `templateLink`/`parametersLink`, Key Vault parameter references,
 //! `list*()` functions other than `listKeys()`, lambda functions, user-defined types
-//! (`definitions`), deployments at subscription, management-group or tenant scope, and
-//! nested resources under a parent that has a copy loop.
+//! (`definitions`), deployments at management-group or tenant scope, and nested resources
+//! under a parent that has a copy loop. Subscription-scope deployments
+//! ([`DeploymentContext::at_subscription`]) deploy resource groups and nested deployments
+//! into groups.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 

@@ -87,6 +87,10 @@ pub(crate) fn plan(
             "provisioningState": "Accepted",
         },
     });
+    let mut deployment = deployment;
+    if ctx.at_subscription {
+        deployment["location"] = json!(ctx.resource_group.location);
+    }
     let scope = {
         let env = Env {
             ctx: &ctx,
@@ -311,7 +315,7 @@ fn instance(
         Some(relative) => {
             let parts: Vec<&str> = relative.split('/').collect();
             let (rtype, rnames) = split_relative(&parts);
-            ResourceId::under(ctx.resource_group_id().as_str(), &rtype, &rnames)
+            ResourceId::under(&ctx.scope_id(), &rtype, &rnames)
                 .map_err(|e| TemplateError::invalid(join(path, "scope"), e.0))?
                 .to_string()
         }
@@ -319,10 +323,15 @@ fn instance(
             let sub = string_field(&ev, &decl.raw, "subscriptionId", path)?
                 .unwrap_or_else(|| ctx.subscription_id.clone());
             let group = string_field(&ev, &decl.raw, "resourceGroup", path)?
-                .unwrap_or_else(|| ctx.resource_group.name.clone());
-            ResourceId::resource_group_id(&sub, &group).to_string()
+                .or_else(|| (!ctx.at_subscription).then(|| ctx.resource_group.name.clone()));
+            match group {
+                Some(group) => ResourceId::resource_group_id(&sub, &group).to_string(),
+                // A nested deployment of a subscription deployment without a group stays at
+                // the subscription.
+                None => format!("/subscriptions/{sub}"),
+            }
         }
-        None => ctx.resource_group_id().to_string(),
+        None => ctx.scope_id(),
     };
     let id = ResourceId::under(&scope_id, &resource_type, &names)
         .map_err(|e| TemplateError::invalid(path, e.0))?;

@@ -129,6 +129,15 @@ impl ResourceId {
                 "a resource name of type '{resource_type}' is empty"
             )));
         }
+        // Resource groups are not under `providers/` in their own ids.
+        if resource_type.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
+            && let [group] = names
+            && let Ok(parent) = ResourceId::parse(scope)
+            && parent.resource_type() == "Microsoft.Resources/subscriptions"
+            && let Some(subscription) = parent.subscription_id()
+        {
+            return Ok(ResourceId::resource_group_id(subscription, group));
+        }
         let mut id = format!("{}/providers/{}", scope.trim_end_matches('/'), types[0]);
         for (t, n) in types[1..].iter().zip(names) {
             id.push('/');

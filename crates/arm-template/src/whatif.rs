@@ -197,11 +197,18 @@ impl WhatIf<'_> {
                     )?;
                     let mut ctx = plan.ctx.clone();
                     ctx.deployment_name = node.id.last_name().to_string();
-                    if let (Some(s), Some(g)) =
-                        (node.id.subscription_id(), node.id.resource_group())
-                    {
-                        ctx.subscription_id = s.to_string();
-                        ctx.resource_group.name = g.to_string();
+                    match (node.id.subscription_id(), node.id.resource_group()) {
+                        (Some(s), Some(g)) => {
+                            ctx.subscription_id = s.to_string();
+                            ctx.resource_group.name = g.to_string();
+                            ctx.at_subscription = false;
+                        }
+                        (Some(s), None) => {
+                            ctx.subscription_id = s.to_string();
+                            ctx.resource_group.name = String::new();
+                            ctx.at_subscription = true;
+                        }
+                        _ => {}
                     }
                     let child = crate::plan::plan(
                         std::sync::Arc::new(template),

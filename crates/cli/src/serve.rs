@@ -76,6 +76,11 @@ pub struct ServeArgs {
     /// (env KEYHOLD_REMOTE_VAULT_HOSTS, comma-separated).
     #[arg(long = "remote-vault-host", value_name = "HOST")]
     remote_vault_hosts: Vec<String>,
+    /// Whether a keyVaultUri under vault.azure.net (as ARM templates hard-code it) names this
+    /// server's vault of that name: true (default) or false. Never applies to a host a
+    /// --remote-vault-host entry allows (env KEYHOLD_AZURE_VAULT_ALIAS).
+    #[arg(long, value_name = "BOOL")]
+    azure_vault_alias: Option<bool>,
     /// Command that trains fine-tuning jobs instead of the built-in trainer; repeat for each
     /// argument (env KEYHOLD_TRAINER_COMMAND, split on spaces). See the README for its protocol.
     #[arg(long = "trainer-command", value_name = "ARG", num_args = 1..)]
@@ -112,6 +117,7 @@ impl ServeArgs {
             vault_ca_file: self.vault_ca_file,
             remote_vault_hosts: (!self.remote_vault_hosts.is_empty())
                 .then_some(self.remote_vault_hosts),
+            azure_vault_alias: self.azure_vault_alias,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
             trusted_issuer: None,

@@ -153,6 +153,9 @@ struct Fixture {
     job_id: String,
     key_version: String,
     other_tenant_id: String,
+    /// A finished template deployment's operation id and its long-running operation id.
+    deployment_op: String,
+    deployment_status: String,
 }
 
 fn rows(f: &Fixture) -> Vec<Row> {
@@ -175,6 +178,8 @@ fn rows(f: &Fixture) -> Vec<Row> {
     const AZV: &str = "2022-04-01";
     let oai = |p: &str| format!("/openai/{p}?api-version=2024-10-21");
     let kver = &f.key_version;
+    const DPV: &str = "2025-04-01";
+    let dep = format!("{rg}/providers/Microsoft.Resources/deployments/mx-dep");
     let rsa = json!({"alg": "RSA-OAEP-256", "value": "AAAA"});
     vec![
         // The service host's own routes.
@@ -246,6 +251,30 @@ fn rows(f: &Fixture) -> Vec<Row> {
         row(Write, Method::DELETE, Service, arm(&format!("{sub}/{auth}/roleAssignments/{}", f.assignment), AZV)),
         row(Read, Method::GET, Service, arm(&format!("{sub}/{auth}/roleDefinitions"), AZV)),
         row(Read, Method::GET, Service, arm(&format!("{sub}/{auth}/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"), AZV)),
+        // Template deployments and control-plane keys.
+        row(Read, Method::GET, Service, arm(&format!("{rg}/providers/Microsoft.Resources/deployments"), DPV)),
+        row(Read, Method::GET, Service, arm(&format!("{sub}/providers/Microsoft.Resources/deployments"), DPV)),
+        row(Read, Method::GET, Service, arm(&dep, DPV))
+            .absent(arm(&format!("{rg}/providers/Microsoft.Resources/deployments/dep-none"), DPV)),
+        row(Write, Method::PUT, Service, arm(&dep, DPV)).body(json!({"properties": {"mode": "Incremental", "template": empty_template()}})),
+        row(Write, Method::DELETE, Service, arm(&dep, DPV)),
+        row(Write, Method::POST, Service, arm(&format!("{dep}/validate"), DPV))
+            .body(json!({"properties": {"mode": "Incremental", "template": empty_template()}})),
+        row(Write, Method::POST, Service, arm(&format!("{dep}/whatIf"), DPV))
+            .body(json!({"properties": {"mode": "Incremental", "template": empty_template()}})),
+        row(Write, Method::POST, Service, arm(&format!("{dep}/exportTemplate"), DPV)),
+        row(Write, Method::POST, Service, arm(&format!("{dep}/cancel"), DPV)),
+        row(Read, Method::GET, Service, arm(&format!("{rg}/deployments/mx-dep/operations"), DPV))
+            .absent(arm(&format!("{rg}/deployments/dep-none/operations"), DPV)),
+        row(Read, Method::GET, Service, arm(&format!("{dep}/operations/{}", f.deployment_op), DPV))
+            .absent(arm(&format!("{dep}/operations/0000000000000000"), DPV)),
+        row(Read, Method::GET, Service, arm(&format!("{dep}/operationStatuses/{}", f.deployment_status), DPV))
+            .absent(arm(&format!("{dep}/operationStatuses/{}", uuid::Uuid::new_v4()), DPV)),
+        row(Read, Method::GET, Service, arm(&format!("{kv}/keys"), KVV)),
+        row(Read, Method::GET, Service, arm(&format!("{kv}/keys/k1"), KVV))
+            .absent(arm(&format!("{kv}/keys/none"), KVV)),
+        row(Write, Method::PUT, Service, arm(&format!("{kv}/keys/k2"), KVV))
+            .body(json!({"properties": {"kty": "RSA", "keySize": 2048}})),
         // The directory API.
         row(TenantA, Method::GET, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals")),
         row(TenantA, Method::POST, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals"))
@@ -313,6 +342,12 @@ fn rows(f: &Fixture) -> Vec<Row> {
             .body(json!({"messages": [{"role": "user", "content": "hi"}]}))
             .check(200),
     ]
+}
+
+/// A template with nothing in it.
+fn empty_template() -> Value {
+    json!({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": []})
 }
 
 /// Tokens of one caller for the three audiences.
@@ -440,6 +475,8 @@ fn every_route_kind_has_a_row() {
         job_id: "j".into(),
         key_version: "0123456789abcdef0123456789abcdef".into(),
         other_tenant_id: "o".into(),
+        deployment_op: "0123456789ABCDEF".into(),
+        deployment_status: "d".into(),
     };
     let kinds = row_kinds(&fixture);
     let missing: Vec<String> = RouteKind::all()
@@ -850,6 +887,56 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
         ai: msi(AI_AUDIENCE.into()).await,
     };
 
+    // A finished template deployment with one resource.
+    let dep_path =
+        format!("{rg}/providers/Microsoft.Resources/deployments/mx-dep?api-version=2025-04-01");
+    let template = json!({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": [{"type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "apiVersion": "2023-01-31", "name": "mx-dep-id", "location": "westeurope"}]});
+    let accepted = h
+        .http
+        .put(format!("{}{dep_path}", h.base()))
+        .bearer_auth(a)
+        .json(&json!({"properties": {"mode": "Incremental", "template": template}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let deployment_status = accepted.headers()["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .split("operationStatuses/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut finished = Value::Null;
+    for _ in 0..200 {
+        finished = h.arm(reqwest::Method::GET, &dep_path, a, Value::Null).await;
+        if finished["properties"]["provisioningState"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        finished["properties"]["provisioningState"], "Succeeded",
+        "{finished}"
+    );
+    let operations = h
+        .arm(
+            reqwest::Method::GET,
+            &format!("{rg}/deployments/mx-dep/operations?api-version=2025-04-01"),
+            a,
+            Value::Null,
+        )
+        .await;
+    let deployment_op = operations["value"][0]["operationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     // Tenant B and its administrator.
     let b = h
         .arm(
@@ -892,6 +979,8 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
         job_id,
         key_version,
         other_tenant_id,
+        deployment_op,
+        deployment_status,
     };
     (fixture, callers, admin, api_key)
 }

@@ -27,6 +27,9 @@ pub struct Project {
     pub is_default: bool,
     /// System-assigned identity on.
     pub system_assigned: bool,
+    /// User-assigned identities attached (ARM ids).
+    #[serde(default)]
+    pub user_assigned: Vec<String>,
     /// Created (unix s).
     pub created: u64,
 }
@@ -44,6 +47,9 @@ pub struct ProjectSpec {
     pub description: Option<String>,
     /// System-assigned identity (None: unchanged).
     pub system_assigned: Option<bool>,
+    /// User-assigned identities (None: unchanged). The caller's `assign/action` on each is the
+    /// server's check; this layer checks that each exists in the account's tenant.
+    pub user_assigned: Option<Vec<String>>,
 }
 
 fn key(account: &str, project: &str) -> String {
@@ -89,6 +95,7 @@ impl Platform {
                     description: String::new(),
                     is_default,
                     system_assigned: false,
+                    user_assigned: Vec::new(),
                     created: Self::now(),
                 };
                 (project, Precondition::Absent, true)
@@ -102,6 +109,21 @@ impl Platform {
         }
         if let Some(on) = spec.system_assigned {
             project.system_assigned = on;
+        }
+        if let Some(identities) = spec.user_assigned {
+            for uai in &identities {
+                // As for accounts: identities do not cross tenants, and one of another tenant
+                // is answered as absent.
+                match self.identity.managed_identity_for_resource(uai).await? {
+                    Some(p)
+                        if matches!(
+                            p.kind,
+                            keyhold_identity::PrincipalKind::UserAssigned { .. }
+                        ) && p.tenant_id == account.tenant_id => {}
+                    _ => return Err(PlatformError::IdentityNotFound(uai.clone())),
+                }
+            }
+            project.user_assigned = identities;
         }
         let resource_id = project.resource_id(account);
         if project.system_assigned {

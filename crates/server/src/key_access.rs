@@ -49,6 +49,10 @@ struct Target {
     audience: String,
     /// A vault of another server: its answers are not echoed.
     remote: bool,
+    /// Where to call it (`https://host[:port]`, no trailing slash): the URI's own host for a
+    /// remote vault, this server's vault host for a local one (also when the URI named it by
+    /// its Azure alias).
+    url: String,
 }
 
 impl HttpsKeyVaultAccess {
@@ -88,6 +92,7 @@ impl HttpsKeyVaultAccess {
     fn target(&self, base: &str) -> Result<Target, PlatformError> {
         match self.hosts.classify(base) {
             Ok(VaultHost::Local(name)) => Ok(Target {
+                url: self.hosts.local_url(&name),
                 name,
                 audience: self.vault_audience.clone(),
                 remote: false,
@@ -96,6 +101,7 @@ impl HttpsKeyVaultAccess {
                 name,
                 audience,
                 remote: true,
+                url: origin(base),
             }),
             Err(reason) => Err(PlatformError::InvalidKeyVaultUri(reason)),
         }
@@ -195,6 +201,14 @@ impl HttpsKeyVaultAccess {
     }
 }
 
+/// `https://host[:port]` of a vault URI (which `classify` accepted: it starts with
+/// `https://`).
+fn origin(uri: &str) -> String {
+    let rest = uri.strip_prefix("https://").unwrap_or(uri);
+    let authority = rest.split('/').next().unwrap_or_default();
+    format!("https://{authority}")
+}
+
 /// The vault's error code of a refusal, `code/innercode`, for a local vault; a remote
 /// vault's answer is not repeated in keyhold's errors (it is another server's text), only
 /// its status.
@@ -248,7 +262,7 @@ impl HttpsKeyVaultAccess {
         })?;
         let url = format!(
             "{}/keys/{key_name}/{key_version}/{operation}?api-version=7.6",
-            vault_uri.trim_end_matches('/')
+            target.url
         );
         let body = json!({ "alg": "RSA-OAEP-256", "value": URL_SAFE_NO_PAD.encode(value) });
         let (status, answer) = self
@@ -367,7 +381,8 @@ impl KeyVaultAccess for HttpsKeyVaultAccess {
         let target = self.target(vault_uri)?;
         let vault = target.name.clone();
         let token = self.token(identity, &target).await?;
-        let base = vault_uri.trim_end_matches('/');
+        let base = target.url.clone();
+        let base = base.as_str();
         let url = format!(
             "{base}/keys/{key_name}/{}?api-version=7.6",
             key_version.unwrap_or_default()

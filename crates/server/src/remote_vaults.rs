@@ -131,12 +131,16 @@ pub enum VaultHost {
     },
 }
 
+/// The DNS suffix of Azure Key Vault in the public cloud, which ARM templates hard-code.
+pub const AZURE_VAULT_DOMAIN: &str = "vault.azure.net";
+
 /// The vault hosts keyhold may call.
 #[derive(Debug, Clone)]
 pub struct VaultHosts {
     vault_domain: String,
     local_port: u16,
     remote: Vec<RemoteVaultHost>,
+    azure_alias: bool,
 }
 
 impl VaultHosts {
@@ -146,7 +150,21 @@ impl VaultHosts {
             vault_domain: vault_domain.to_ascii_lowercase(),
             local_port,
             remote,
+            azure_alias: false,
         }
+    }
+
+    /// With the alias on, `https://{name}.vault.azure.net/` (port 443) names this server's
+    /// vault `name`, so templates that hard-code Azure's vault URIs deploy unchanged. A host
+    /// that a `remote_vault_hosts` entry allows is never aliased: it stays that remote vault.
+    pub fn with_azure_alias(mut self, on: bool) -> Self {
+        self.azure_alias = on;
+        self
+    }
+
+    /// `https://{name}.{vault-domain}:{port}`: where this server's vault `name` answers.
+    pub fn local_url(&self, name: &str) -> String {
+        format!("https://{name}.{}:{}", self.vault_domain, self.local_port)
     }
 
     /// Classifies `https://{host}[:port]/…`; the error says why keyhold will not call it.
@@ -181,6 +199,9 @@ impl VaultHosts {
                 name: name.to_owned(),
                 audience: entry.audience(),
             }),
+            None if self.azure_alias && domain == AZURE_VAULT_DOMAIN && port == 443 => {
+                Ok(VaultHost::Local(name.to_owned()))
+            }
             None => Err(format!(
                 "{host}:{port} is neither a vault of this keyhold ({{vault}}.{}:{}) nor a remote vault host the operator allowed (remote_vault_hosts)",
                 self.vault_domain, self.local_port
@@ -279,6 +300,43 @@ mod tests {
         ] {
             assert!(hosts.classify(refused).is_err(), "{refused} allowed");
         }
+    }
+
+    #[test]
+    fn azure_vault_uris_name_local_vaults_unless_allowed_as_remote_or_off() {
+        let aliased = VaultHosts::new("vault.localhost", 8443, vec![]).with_azure_alias(true);
+        assert_eq!(
+            aliased.classify("https://kv1.vault.azure.net/"),
+            Ok(VaultHost::Local("kv1".into()))
+        );
+        assert_eq!(
+            aliased.classify("https://KV1.Vault.Azure.Net:443/keys/k"),
+            Ok(VaultHost::Local("kv1".into()))
+        );
+        assert_eq!(aliased.local_url("kv1"), "https://kv1.vault.localhost:8443");
+        for refused in [
+            "https://kv1.vault.azure.net:8443/",
+            "https://kv1.vault.azure.cn/",
+            "https://a.kv1.vault.azure.net/",
+        ] {
+            assert!(aliased.classify(refused).is_err(), "{refused} allowed");
+        }
+        let off = VaultHosts::new("vault.localhost", 8443, vec![]);
+        assert!(off.classify("https://kv1.vault.azure.net/").is_err());
+        // An operator who allows real Azure vaults gets them, never the alias.
+        let remote = VaultHosts::new(
+            "vault.localhost",
+            8443,
+            vec![RemoteVaultHost::parse("*.vault.azure.net").unwrap()],
+        )
+        .with_azure_alias(true);
+        assert_eq!(
+            remote.classify("https://kv1.vault.azure.net/"),
+            Ok(VaultHost::Remote {
+                name: "kv1".into(),
+                audience: "https://vault.azure.net".into()
+            })
+        );
     }
 
     #[test]

@@ -208,7 +208,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         &config.vault_domain,
         port,
         config.remote_vault_hosts.clone(),
-    );
+    )
+    .with_azure_alias(config.azure_vault_alias);
     let own_audiences = crate::http::auth::Api::Vault.accepted_audiences_for(&config, port);
     let clashes = hosts.clashes(&own_audiences);
     if !clashes.is_empty() {
@@ -287,6 +288,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         metrics,
         default_tenant: bootstrap::tenant_of(&outcome),
     });
+    crate::arm::template_deployments::spawn_sweeper(app_state.clone());
     let app = router(app_state);
     // The platform's calls of this server's own vaults go through the same router, in process.
     let _ = local_router.set(app.clone());

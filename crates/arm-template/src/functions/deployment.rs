@@ -20,6 +20,9 @@ pub(super) fn call(ev: &Evaluator<'_>, name: &str, a: &Args<'_>) -> Option<EvalR
             }
             a.arity(1, 1).and_then(|()| ev.names.variable(a.str(0)?))
         }
+        "resourcegroup" if ctx.at_subscription => a.error(
+            "the function is not available in a deployment at subscription scope; use subscription() or a nested deployment into a resource group.".to_string(),
+        ),
         "resourcegroup" => a.arity(0, 0).map(|()| {
             json!({
                 "id": ctx.resource_group_id().as_str(),
@@ -96,6 +99,10 @@ fn resource_id(ev: &Evaluator<'_>, a: &Args<'_>) -> EvalResult {
         .find(|&i| a.get(i).as_str().is_some_and(|s| s.contains('/')))
         .unwrap_or(0);
     let ctx = ev.env.ctx;
+    if type_at == 0 && ctx.at_subscription {
+        // At subscription scope, an id without a group is a subscription-level id.
+        return make_id(a, &format!("/subscriptions/{}", ctx.subscription_id), 0);
+    }
     let (subscription, group) = match type_at {
         0 => (
             ctx.subscription_id.as_str(),

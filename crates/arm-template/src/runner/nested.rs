@@ -102,12 +102,15 @@ impl Runner<'_> {
             .subscription_id()
             .unwrap_or(&plan.ctx.subscription_id)
             .to_string();
-        let group = node
-            .id
-            .resource_group()
-            .unwrap_or(&plan.ctx.resource_group.name)
-            .to_string();
-        let same = subscription.eq_ignore_ascii_case(&ctx.subscription_id)
+        let Some(group) = node.id.resource_group().map(str::to_string) else {
+            // A nested deployment at subscription scope (of a subscription deployment).
+            ctx.subscription_id = subscription;
+            ctx.at_subscription = true;
+            ctx.resource_group.name = String::new();
+            return Ok(ctx);
+        };
+        let same = !ctx.at_subscription
+            && subscription.eq_ignore_ascii_case(&ctx.subscription_id)
             && group.eq_ignore_ascii_case(&ctx.resource_group.name);
         if !same {
             let id = ResourceId::resource_group_id(&subscription, &group);
@@ -123,6 +126,7 @@ impl Runner<'_> {
                 });
             };
             ctx.subscription_id = subscription;
+            ctx.at_subscription = false;
             ctx.resource_group.name = group;
             ctx.resource_group.location = body
                 .get("location")

@@ -380,7 +380,7 @@ async fn dispatch(
                 route,
                 ArmRoute::ListProjects { .. } | ArmRoute::Project { .. }
             ) {
-                super::projects::handle(state, request, body, route, sub, &account).await
+                super::projects::handle(state, request, body, route, sub, &account, caller).await
             } else {
                 super::deployments::handle(state, request, body, route, sub, &account).await
             }

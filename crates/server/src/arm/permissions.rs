@@ -17,6 +17,9 @@ crate::route_kinds! {
         ListDeployments, Deployment, AccountReprocess, ListDeletedAccounts, DeletedAccount,
         AccountOperation, CmkRequest, ListRoleAssignments, RoleAssignment, ListRoleDefinitions,
         GetRoleDefinition,
+        ListTemplateDeployments, TemplateDeployment, ValidateDeployment, WhatIfDeployment,
+        ExportDeploymentTemplate, CancelDeployment, ListDeploymentOperations, DeploymentOperation,
+        DeploymentOperationStatus, ListVaultKeys, VaultKey,
     }
 }
 
@@ -103,6 +106,9 @@ impl ArmRoute {
             ArmRoute::RoleAssignment { .. } => K::RoleAssignment,
             ArmRoute::ListRoleDefinitions { .. } => K::ListRoleDefinitions,
             ArmRoute::GetRoleDefinition { .. } => K::GetRoleDefinition,
+            ArmRoute::TemplateDeployments(r) => r.kind(),
+            ArmRoute::ListVaultKeys { .. } => K::ListVaultKeys,
+            ArmRoute::VaultKey { .. } => K::VaultKey,
         }
     }
 
@@ -141,6 +147,9 @@ impl ArmRoute {
             | ArmRoute::RoleAssignment { scope, .. }
             | ArmRoute::ListRoleDefinitions { scope }
             | ArmRoute::GetRoleDefinition { scope, .. } => Some(split_scope(scope).0),
+            ArmRoute::TemplateDeployments(r) => Some(&r.scope().subscription),
+            ArmRoute::ListVaultKeys { subscription, .. }
+            | ArmRoute::VaultKey { subscription, .. } => Some(subscription),
         }
     }
 
@@ -151,6 +160,7 @@ impl ArmRoute {
             | ArmRoute::VaultAccessPolicies { name, .. }
             | ArmRoute::DeletedVault { name, .. }
             | ArmRoute::PurgeDeletedVault { name, .. } => Some(name),
+            ArmRoute::ListVaultKeys { vault, .. } | ArmRoute::VaultKey { vault, .. } => Some(vault),
             _ => None,
         }
     }
@@ -449,6 +459,35 @@ impl ArmRoute {
             ArmRoute::ListRoleDefinitions { scope } | ArmRoute::GetRoleDefinition { scope, .. } => {
                 scoped("Microsoft.Authorization/roleDefinitions/read", scope)
             }
+            ArmRoute::TemplateDeployments(r) => r.access(),
+            ArmRoute::ListVaultKeys {
+                subscription,
+                resource_group,
+                vault,
+            } => action(
+                "Microsoft.KeyVault/vaults/keys/read",
+                subscription,
+                in_group(resource_group, &format!("/providers/{KV}/vaults/{vault}")),
+            ),
+            ArmRoute::VaultKey {
+                subscription,
+                resource_group,
+                vault,
+                name,
+                op,
+            } => action(
+                crud(
+                    *op,
+                    "Microsoft.KeyVault/vaults/keys/read",
+                    "Microsoft.KeyVault/vaults/keys/write",
+                    "Microsoft.KeyVault/vaults/keys/delete",
+                ),
+                subscription,
+                in_group(
+                    resource_group,
+                    &format!("/providers/{KV}/vaults/{vault}/keys/{name}"),
+                ),
+            ),
         }
     }
 }
@@ -697,6 +736,108 @@ mod tests {
                 Some((
                     "Microsoft.Authorization/roleDefinitions/read",
                     "{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+                )),
+            ),
+            // Template deployments (ARM's own actions, at the deployment's scope).
+            (
+                Method::GET,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments",
+                Some((
+                    "Microsoft.Resources/deployments/read",
+                    "{s}/resourceGroups/rg",
+                )),
+            ),
+            (
+                Method::GET,
+                "/subscriptions/s1/providers/Microsoft.Resources/deployments",
+                Some(("Microsoft.Resources/deployments/read", "{s}")),
+            ),
+            (
+                Method::PUT,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d",
+                Some((
+                    "Microsoft.Resources/deployments/write",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::DELETE,
+                "/subscriptions/s1/providers/Microsoft.Resources/deployments/d",
+                Some((
+                    "Microsoft.Resources/deployments/delete",
+                    "{s}/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/validate",
+                Some((
+                    "Microsoft.Resources/deployments/validate/action",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/whatIf",
+                Some((
+                    "Microsoft.Resources/deployments/whatIf/action",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/exportTemplate",
+                Some((
+                    "Microsoft.Resources/deployments/exportTemplate/action",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/providers/Microsoft.Resources/deployments/d/cancel",
+                Some((
+                    "Microsoft.Resources/deployments/cancel/action",
+                    "{s}/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourcegroups/rg/deployments/d/operations",
+                Some((
+                    "Microsoft.Resources/deployments/operations/read",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/operations/0A1B",
+                Some((
+                    "Microsoft.Resources/deployments/operations/read",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.Resources/deployments/d/operationStatuses/op1",
+                Some((
+                    "Microsoft.Resources/deployments/operationstatuses/read",
+                    "{s}/resourceGroups/rg/providers/Microsoft.Resources/deployments/d",
+                )),
+            ),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/keys",
+                Some((
+                    "Microsoft.KeyVault/vaults/keys/read",
+                    "{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+                )),
+            ),
+            (
+                Method::PUT,
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/keys/k",
+                Some((
+                    "Microsoft.KeyVault/vaults/keys/write",
+                    "{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/keys/k",
                 )),
             ),
         ]

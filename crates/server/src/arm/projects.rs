@@ -4,26 +4,21 @@
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyhold_identity::Subscription;
+use keyhold_identity::{AuthenticatedPrincipal, Subscription};
 use keyhold_platform::Account;
 use keyhold_platform::PlatformError;
 use keyhold_platform::projects::{Project, ProjectSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::account_body::{IdentityBody, parse_identity};
+use super::accounts::authorize_identity_assignments;
 use super::error::platform_error;
 use super::lro::with_operation;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityBody {
-    #[serde(rename = "type")]
-    kind: String,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -45,12 +40,32 @@ async fn project_json(
     project: &Project,
 ) -> Result<Value, ApiError> {
     let id = project.resource_id(account);
-    let identity = match state.identity().managed_identity_for_resource(&id).await? {
-        Some(p) if project.system_assigned => json!({
-            "type": "SystemAssigned", "principalId": p.object_id, "tenantId": p.tenant_id,
-        }),
-        _ => json!({ "type": "None" }),
+    let system = match state.identity().managed_identity_for_resource(&id).await? {
+        Some(p) if project.system_assigned => Some(p),
+        _ => None,
     };
+    let kind = match (system.is_some(), !project.user_assigned.is_empty()) {
+        (false, false) => "None",
+        (true, false) => "SystemAssigned",
+        (false, true) => "UserAssigned",
+        (true, true) => "SystemAssigned, UserAssigned",
+    };
+    let mut identity = json!({ "type": kind });
+    if let Some(p) = system {
+        identity["principalId"] = json!(p.object_id);
+        identity["tenantId"] = json!(p.tenant_id);
+    }
+    if !project.user_assigned.is_empty() {
+        let mut map = serde_json::Map::new();
+        for uai in &project.user_assigned {
+            let entry = match state.identity().managed_identity_for_resource(uai).await? {
+                Some(p) => json!({ "principalId": p.object_id, "clientId": p.client_id }),
+                None => json!({}),
+            };
+            map.insert(uai.clone(), entry);
+        }
+        identity["userAssignedIdentities"] = Value::Object(map);
+    }
     Ok(json!({
         "id": id,
         "name": project.name,
@@ -84,6 +99,7 @@ pub async fn handle(
     route: ArmRoute,
     sub: &Subscription,
     account: &Account,
+    caller: &AuthenticatedPrincipal,
 ) -> Result<Response, ApiError> {
     let platform = state.platform();
     match route {
@@ -123,25 +139,17 @@ pub async fn handle(
             }
             ResourceOp::Put | ResourceOp::Patch => {
                 let body: ProjectBody = json_body(state, body).await?;
-                let system_assigned = match body.identity {
-                    None => None,
-                    Some(i) => match i.kind.to_ascii_lowercase().as_str() {
-                        "systemassigned" => Some(true),
-                        "none" => Some(false),
-                        other => {
-                            return Err(ApiError::bad_request(
-                                "InvalidIdentityType",
-                                format!(
-                                    "project identity.type {other:?} is invalid: use SystemAssigned or None"
-                                ),
-                            ));
-                        }
-                    },
-                };
+                let identity = body.identity.map(parse_identity).transpose()?;
+                if let Some(identity) = &identity {
+                    // Attaching an identity hands its tokens to the project: it needs a grant
+                    // on the identity itself, as for accounts.
+                    authorize_identity_assignments(state, caller, &identity.user_assigned).await?;
+                }
                 let spec = ProjectSpec {
                     display_name: body.properties.display_name,
                     description: body.properties.description,
-                    system_assigned,
+                    system_assigned: identity.as_ref().map(|i| i.system_assigned),
+                    user_assigned: identity.map(|i| i.user_assigned),
                 };
                 let (project, created) = platform
                     .put_project(account, &name, spec)

@@ -131,6 +131,7 @@ pub async fn handle(
                     super::identities::delete_resource(state, resource_id).await?;
                 }
             }
+            super::template_deployments::delete_group_deployments(state, sub.id, name).await?;
             if identity.delete_resource_group(sub.id, name).await? {
                 Ok(empty(StatusCode::OK))
             } else {

@@ -293,6 +293,31 @@ pub enum ArmRoute {
         /// Role definition GUID.
         id: String,
     },
+    /// `Microsoft.Resources/deployments`: template deployments at resource-group or
+    /// subscription scope (`arm/template_deployments/`).
+    TemplateDeployments(super::template_deployments::routes::DeploymentsRoute),
+    /// `GET …/vaults/{vault}/keys`: control-plane keys of a vault.
+    ListVaultKeys {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Vault name.
+        vault: String,
+    },
+    /// `GET|PUT …/vaults/{vault}/keys/{name}`: a control-plane key (`Microsoft.KeyVault/vaults/keys`).
+    VaultKey {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group.
+        resource_group: String,
+        /// Vault name.
+        vault: String,
+        /// Key name.
+        name: String,
+        /// Get, Head or Put.
+        op: ResourceOp,
+    },
 }
 
 impl ArmRoute {

@@ -38,7 +38,7 @@ fn assignment_op(method: &Method) -> Result<ResourceOp, RouteError> {
     }
 }
 
-fn eq(a: &str, b: &str) -> bool {
+pub(crate) fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -59,6 +59,9 @@ pub fn parse(method: &Method, segments: &[&str]) -> Option<Result<ArmRoute, Rout
 }
 
 fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, RouteError> {
+    if let Some(route) = super::template_deployments::routes::parse(method, segments) {
+        return route.map(ArmRoute::TemplateDeployments);
+    }
     // Role assignments/definitions may hang under any scope: split at the last
     // `providers/Microsoft.Authorization`.
     if let Some(at) = segments
@@ -211,6 +214,29 @@ fn parse_key_vault(
             } else {
                 Err(RouteError::MethodNotAllowed("PUT"))
             }
+        }
+        (Some(rg), [ty, vault, k]) if eq(ty, "vaults") && eq(k, "keys") => list(
+            method,
+            ArmRoute::ListVaultKeys {
+                subscription,
+                resource_group: rg.to_owned(),
+                vault: (*vault).to_owned(),
+            },
+        ),
+        (Some(rg), [ty, vault, k, name]) if eq(ty, "vaults") && eq(k, "keys") => {
+            let op = match *method {
+                Method::GET => ResourceOp::Get,
+                Method::HEAD => ResourceOp::Head,
+                Method::PUT => ResourceOp::Put,
+                _ => return Err(RouteError::MethodNotAllowed("GET, HEAD, PUT")),
+            };
+            Ok(ArmRoute::VaultKey {
+                subscription,
+                resource_group: rg.to_owned(),
+                vault: (*vault).to_owned(),
+                name: (*name).to_owned(),
+                op,
+            })
         }
         (None, [ty]) if eq(ty, "deletedVaults") => {
             list(method, ArmRoute::ListDeletedVaults { subscription })

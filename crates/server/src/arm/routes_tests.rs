@@ -378,6 +378,53 @@ fn arm_table() {
                 resource_group: None,
             })),
         ),
+        (
+            Method::PUT,
+            format!(
+                "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/keys/Cmk"
+            ),
+            Some(Ok(ArmRoute::VaultKey {
+                subscription: s.into(),
+                resource_group: "rg".into(),
+                vault: "kv1".into(),
+                name: "Cmk".into(),
+                op: ResourceOp::Put,
+            })),
+        ),
+        (
+            Method::GET,
+            format!(
+                "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/KEYS"
+            ),
+            Some(Ok(ArmRoute::ListVaultKeys {
+                subscription: s.into(),
+                resource_group: "rg".into(),
+                vault: "kv1".into(),
+            })),
+        ),
+        (
+            Method::DELETE,
+            format!(
+                "/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/keys/k"
+            ),
+            Some(Err(RouteError::MethodNotAllowed("GET, HEAD, PUT"))),
+        ),
+        (
+            Method::GET,
+            format!(
+                "/subscriptions/{s}/resourcegroups/rg/providers/Microsoft.Resources/deployments/d"
+            ),
+            Some(Ok(ArmRoute::TemplateDeployments(
+                crate::arm::template_deployments::routes::DeploymentsRoute::Deployment {
+                    scope: crate::arm::template_deployments::routes::DeploymentScope {
+                        subscription: s.into(),
+                        resource_group: Some("rg".into()),
+                    },
+                    name: "d".into(),
+                    op: ResourceOp::Get,
+                },
+            ))),
+        ),
         (Method::GET, "/healthz".into(), None),
         (
             Method::GET,

@@ -157,7 +157,7 @@ fn deleted_json(deleted: &DeletedVault) -> Value {
     })
 }
 
-fn not_found(name: &str, group: &str) -> ApiError {
+pub(crate) fn not_found(name: &str, group: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
@@ -169,7 +169,7 @@ fn not_found(name: &str, group: &str) -> ApiError {
 
 /// The vault `name` if it lives in `group` of `sub`; a vault of that (global) name elsewhere
 /// is answered as absent. Store trouble is not absence: it propagates (503).
-async fn vault_in_group(
+pub(crate) async fn vault_in_group(
     state: &AppState,
     sub: &Subscription,
     group: &str,

@@ -26,6 +26,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_MAX_FILE_BYTES", "max_file_bytes"),
     ("KEYHOLD_VAULT_CA_FILE", "vault_ca_file"),
     ("KEYHOLD_REMOTE_VAULT_HOSTS", "remote_vault_hosts"),
+    ("KEYHOLD_AZURE_VAULT_ALIAS", "azure_vault_alias"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
     ("KEYHOLD_TRAINER_COMMAND", "trainer_command"),
@@ -103,6 +104,18 @@ impl ConfigLayer {
                 "remote_vault_hosts" => {
                     layer.remote_vault_hosts =
                         Some(value.split(',').map(|h| h.trim().to_owned()).collect())
+                }
+                "azure_vault_alias" => {
+                    layer.azure_vault_alias = Some(match value.to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                setting: "KEYHOLD_AZURE_VAULT_ALIAS",
+                                reason: format!("{value:?} is not true or false"),
+                            });
+                        }
+                    })
                 }
                 "trainer_command" => {
                     layer.trainer_command =

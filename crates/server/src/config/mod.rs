@@ -70,6 +70,9 @@ pub struct ConfigLayer {
     /// Remote vault hosts accounts may use (`host[:port]` or `*.suffix[:port]`); without an
     /// entry, only this keyhold's own vaults.
     pub remote_vault_hosts: Option<Vec<String>>,
+    /// Whether a `keyVaultUri` under `vault.azure.net` names this server's vault of that name
+    /// (default true; never for a host `remote_vault_hosts` allows).
+    pub azure_vault_alias: Option<bool>,
     /// Token audience of the management plane.
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
@@ -191,6 +194,9 @@ pub struct Config {
     pub vault_ca_file: Option<PathBuf>,
     /// Remote vault hosts accounts may use.
     pub remote_vault_hosts: Vec<crate::remote_vaults::RemoteVaultHost>,
+    /// Whether `https://{name}.vault.azure.net/` names this server's vault `name` (hosts that
+    /// `remote_vault_hosts` allows are never aliased).
+    pub azure_vault_alias: bool,
     /// Token audience of the management plane (no trailing slash).
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
@@ -278,6 +284,7 @@ impl ConfigLayer {
             max_file_bytes: higher.max_file_bytes.or(self.max_file_bytes),
             vault_ca_file: higher.vault_ca_file.or(self.vault_ca_file),
             remote_vault_hosts: higher.remote_vault_hosts.or(self.remote_vault_hosts),
+            azure_vault_alias: higher.azure_vault_alias.or(self.azure_vault_alias),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
@@ -490,6 +497,7 @@ impl Config {
             max_file_bytes,
             vault_ca_file: layer.vault_ca_file,
             remote_vault_hosts,
+            azure_vault_alias: layer.azure_vault_alias.unwrap_or(true),
             management_audience,
             ai_audience,
             trusted_issuers,

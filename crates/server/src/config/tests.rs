@@ -350,3 +350,21 @@ fn object_store_blob_urls() {
         assert!(!err.contains("secret@"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn the_azure_vault_alias_is_on_unless_turned_off() {
+    let config = Config::validate(ConfigLayer::default()).unwrap();
+    assert!(config.azure_vault_alias);
+    let (layer, _) = ConfigLayer::from_env(env(&[("KEYHOLD_AZURE_VAULT_ALIAS", "false")])).unwrap();
+    assert!(!Config::validate(layer).unwrap().azure_vault_alias);
+    let err = ConfigLayer::from_env(env(&[("KEYHOLD_AZURE_VAULT_ALIAS", "maybe")])).unwrap_err();
+    assert!(
+        err.to_string().contains("KEYHOLD_AZURE_VAULT_ALIAS"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyhold.toml");
+    std::fs::write(&path, "azure_vault_alias = false\n").unwrap();
+    let layer = ConfigLayer::from_file(&path).unwrap();
+    assert!(!Config::validate(layer).unwrap().azure_vault_alias);
+}

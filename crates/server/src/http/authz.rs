@@ -104,6 +104,18 @@ pub async fn management(
     subscription: Option<&str>,
 ) -> Result<Grant, ApiError> {
     let caller = authenticate(state, head.headers(), Api::Management, None).await?;
+    authorize_caller(state, caller, access, subscription).await
+}
+
+/// The authorization half of [`management`], for a caller already authenticated: the
+/// subscription's tenant and the declared action at its scope. A template deployment runs each
+/// of its resources through this with the deployment's caller, exactly as a direct request.
+pub async fn authorize_caller(
+    state: &AppState,
+    caller: AuthenticatedPrincipal,
+    access: &Access,
+    subscription: Option<&str>,
+) -> Result<Grant, ApiError> {
     let subscription = match subscription {
         Some(segment) => Some(subscription_of_caller(state, &caller, segment).await?),
         None => None,
