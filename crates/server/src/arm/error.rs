@@ -53,30 +53,10 @@ pub fn platform_error(err: PlatformError) -> ApiError {
 }
 
 /// Maps a vault-service error from a `Microsoft.KeyVault` management call (or a tenant move)
-/// to ARM's status and code.
+/// to ARM's status and code: the Key Vault resource provider answers these with the same
+/// codes and statuses as the data plane, so this is the data plane's mapping.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
-    use VaultError as E;
-    let status = match &err {
-        E::VaultNotFound(_) | E::KeyNotFound(_) | E::DeletedKeyNotFound(_) => StatusCode::NOT_FOUND,
-        E::VaultAlreadyExists(_) | E::DeletedButRecoverable(_) | E::Conflict(_) => {
-            StatusCode::CONFLICT
-        }
-        E::KeyNotUsable { .. } | E::PurgeProtected(_) | E::OperationNotPermitted { .. } => {
-            StatusCode::FORBIDDEN
-        }
-        E::BadParameter(_) | E::DecryptionFailed => StatusCode::BAD_REQUEST,
-        E::Store(_) | E::Crypto(_) => {
-            return match err {
-                E::Store(e) => ApiError::from(e),
-                other => ApiError::internal(&other),
-            };
-        }
-    };
-    let api = ApiError::new(status, err.code(), err.to_string());
-    match err.inner_code() {
-        Some(inner) => api.with_inner_code(inner),
-        None => api,
-    }
+    crate::vault_api::vault_error(err)
 }
 
 #[cfg(test)]
