@@ -32,10 +32,23 @@ struct EnvelopeOut<'a, T> {
     data: &'a T,
 }
 
+/// What a record says it is (its `data` is skipped, not built).
 #[derive(Deserialize)]
-struct EnvelopeIn {
-    kind: String,
+struct Header<'a> {
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
     schema: u16,
+}
+
+/// A record's data, read straight into its type.
+#[derive(Deserialize)]
+struct DataIn<T> {
+    data: T,
+}
+
+/// A record's data as a JSON tree, for migrations.
+#[derive(Deserialize)]
+struct DataValue {
     data: Value,
 }
 
@@ -50,24 +63,33 @@ pub fn encode<T: Versioned>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Decodes a typed record: checks the kind, migrates older schemas, refuses newer ones.
+///
+/// The header is read first (skipping the data), then the data straight into `T`: every
+/// read of a record goes through here, and building a JSON tree of it first (then converting)
+/// cost about as much as the rest of a data-plane request.
 pub fn decode<T: Versioned>(bytes: &[u8]) -> Result<T, StoreError> {
-    let envelope: EnvelopeIn = serde_json::from_slice(bytes)
+    let header: Header<'_> = serde_json::from_slice(bytes)
         .map_err(|e| StoreError::Decode(format!("not a versioned record: {e}")))?;
-    if envelope.kind != T::KIND {
+    if header.kind != T::KIND {
         return Err(StoreError::Decode(format!(
             "expected a {} record, found {}",
             T::KIND,
-            envelope.kind
+            header.kind
         )));
     }
-    match envelope.schema.cmp(&T::SCHEMA) {
-        std::cmp::Ordering::Equal => serde_json::from_value(envelope.data)
+    match header.schema.cmp(&T::SCHEMA) {
+        std::cmp::Ordering::Equal => serde_json::from_slice::<DataIn<T>>(bytes)
+            .map(|d| d.data)
             .map_err(|e| StoreError::Decode(format!("{} schema {}: {e}", T::KIND, T::SCHEMA))),
-        std::cmp::Ordering::Less => T::migrate(envelope.schema, envelope.data),
+        std::cmp::Ordering::Less => {
+            let old: DataValue = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Decode(format!("not a versioned record: {e}")))?;
+            T::migrate(header.schema, old.data)
+        }
         std::cmp::Ordering::Greater => Err(StoreError::Decode(format!(
             "{} record has schema {}, newer than this keyhold understands ({}); upgrade keyhold",
             T::KIND,
-            envelope.schema,
+            header.schema,
             T::SCHEMA
         ))),
     }

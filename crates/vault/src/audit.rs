@@ -149,6 +149,9 @@ pub fn verify_chain<'a>(
 
 type Reply = oneshot::Sender<Result<u64, String>>;
 
+/// How long a group of batched entries waits for more before it is committed.
+const BATCH_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The audit log.
 pub struct AuditLog {
     records: Arc<dyn RecordStore>,
@@ -249,6 +252,19 @@ async fn writer(
             match receiver.try_recv() {
                 Ok(item) => group.push(item),
                 Err(_) => break,
+            }
+        }
+        // A group of batched entries only (nobody waits on them) lingers a little for more,
+        // so keyless traffic costs one commit per few milliseconds, not one per request; the
+        // first entry someone waits on ends the wait at once.
+        let nobody_waits = |group: &[(AuditEvent, Reply)]| group.iter().all(|(_, r)| r.is_closed());
+        if nobody_waits(&group) {
+            let deadline = tokio::time::Instant::now() + BATCH_LINGER;
+            while group.len() < MAX_GROUP && nobody_waits(&group) {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(item)) => group.push(item),
+                    Ok(None) | Err(_) => break,
+                }
             }
         }
         let outcome = commit_group(records.as_ref(), &group).await;

@@ -251,6 +251,32 @@ fn event(n: u64) -> AuditEvent {
 }
 
 #[tokio::test]
+async fn batched_audit_entries_are_committed_in_order_before_a_later_durable_one() {
+    let (_dir, records, _vaults) = setup();
+    let log = AuditLog::start(records.clone());
+    for n in 0..100 {
+        log.append_batched(event(n));
+    }
+    // Nobody waited for those; the next durable entry comes after all of them in the chain.
+    let last = log.append(event(100)).await.unwrap();
+    assert_eq!(last, 101);
+    let (entries, _) = log.entries(0, 1000).await.unwrap();
+    assert_eq!(entries.len(), 101);
+    assert_eq!(verify_chain(&entries, 0, GENESIS).unwrap().0, 101);
+    // Batched entries alone are committed too, within the linger.
+    log.append_batched(event(101));
+    let mut committed = 0;
+    for _ in 0..100 {
+        committed = log.head().await.unwrap().0;
+        if committed == 102 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(committed, 102);
+}
+
+#[tokio::test]
 async fn audit_chain_detects_edits_removals_and_reordering() {
     let (_dir, records, _vaults) = setup();
     let log = AuditLog::start(records.clone());
