@@ -82,6 +82,58 @@ impl RedbRecordStore {
         &self.path
     }
 
+    /// Copies every record, with its version, into a new store file at `dest` (replaced if it
+    /// exists) and makes it durable before returning the number of records copied.
+    ///
+    /// redb reuses freed pages but does not clear them, so a value that was replaced may stay
+    /// readable in the file until its page is reused. A freshly written copy holds only the
+    /// current values: the master-key rotation renames one over the store so that no page of it
+    /// keeps a value sealed under the old key.
+    pub async fn copy_to(&self, dest: &Path) -> Result<u64, StoreError> {
+        let dest = dest.to_path_buf();
+        self.blocking(move |db, path| {
+            match std::fs::remove_file(&dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(engine(&dest, e)),
+            }
+            let out = Database::create(&dest).map_err(|e| open_error(&dest, e))?;
+            let txn = db.begin_read().map_err(|e| engine(path, e))?;
+            let table = txn.open_table(RECORDS).map_err(|e| engine(path, e))?;
+            let mut copied = 0u64;
+            let mut entries = table.iter().map_err(|e| engine(path, e))?.peekable();
+            loop {
+                let mut write = out.begin_write().map_err(|e| engine(&dest, e))?;
+                // Intermediate commits need not reach the disk: the last one is immediate, and
+                // a copy cut short is thrown away and made again.
+                let last = entries.peek().is_none();
+                {
+                    let mut target = write.open_table(RECORDS).map_err(|e| engine(&dest, e))?;
+                    for entry in entries.by_ref().take(10_000) {
+                        let (k, v) = entry.map_err(|e| engine(path, e))?;
+                        target
+                            .insert(k.value(), v.value())
+                            .map_err(|e| engine(&dest, e))?;
+                        copied += 1;
+                    }
+                }
+                let done = last || entries.peek().is_none();
+                write
+                    .set_durability(if done {
+                        Durability::Immediate
+                    } else {
+                        Durability::None
+                    })
+                    .map_err(|e| engine(&dest, e))?;
+                write.commit().map_err(|e| engine(&dest, e))?;
+                if done {
+                    return Ok(copied);
+                }
+            }
+        })
+        .await
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database, &Path) -> Result<T, StoreError> + Send + 'static,

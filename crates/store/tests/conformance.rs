@@ -129,3 +129,69 @@ fn a_shared_directory_keeps_other_nodes_uploads_in_progress() {
     LocalBlobStore::open(dir.path()).unwrap();
     assert!(!live.exists());
 }
+
+#[test]
+fn copy_to_keeps_every_record_and_version_and_no_replaced_value() {
+    use keyhold_store::{Batch, RecordStore, RecordStoreExt};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let copy = dir.path().join("copy.redb");
+    std::fs::write(&copy, b"left by a copy cut short").unwrap();
+    let old = |i: u32| format!("OLD-SEALED-{i:04}-").repeat(20).into_bytes();
+    let new = |i: u32| format!("NEW-SEALED-{i:04}-").repeat(20).into_bytes();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = RedbRecordStore::open(&path).unwrap();
+        // What a rotation does: values replaced one by one among many others, and enough
+        // records for several copy transactions.
+        for i in 0..200 {
+            store
+                .put("t.secret", &format!("s{i:04}"), old(i))
+                .await
+                .unwrap();
+        }
+        for chunk in (0..25_000u32).collect::<Vec<_>>().chunks(1000) {
+            let mut batch = Batch::new();
+            for i in chunk {
+                batch = batch.put("t.copy", &format!("k{i:05}"), i.to_be_bytes().to_vec());
+            }
+            store.commit(batch).await.unwrap();
+        }
+        for i in 0..200 {
+            store
+                .put("t.secret", &format!("s{i:04}"), new(i))
+                .await
+                .unwrap();
+        }
+        let copied = store.copy_to(&copy).await.unwrap();
+        assert_eq!(copied, 25_200);
+    });
+    let needle = b"OLD-SEALED-";
+    let holds_old = |p: &std::path::Path| {
+        std::fs::read(p)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+    };
+    assert!(
+        holds_old(&path),
+        "redb keeps replaced values in freed pages (what copy_to is for)"
+    );
+    assert!(!holds_old(&copy), "the copy holds no replaced value");
+    rt.block_on(async {
+        let store = RedbRecordStore::open(&copy).unwrap();
+        for i in 0..200 {
+            let secret = store
+                .get("t.secret", &format!("s{i:04}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((secret.version, secret.value), (2, new(i)));
+        }
+        let all = store.scan_all("t.copy", "", 100_000).await.unwrap();
+        assert_eq!(all.len(), 25_000);
+        assert!(all.iter().enumerate().all(|(i, (k, r))| {
+            *k == format!("k{i:05}") && r.version == 1 && r.value == (i as u32).to_be_bytes()
+        }));
+    });
+}
