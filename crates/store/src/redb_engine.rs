@@ -19,6 +19,7 @@ use crate::record::{
     Batch, Committed, Op, Page, Record, RecordStore, validate_key, validate_namespace,
     validate_scan,
 };
+use crate::redb_overlay::OverlayBackend;
 
 /// The records table. DO NOT CHANGE its name or types: existing stores depend on them.
 const RECORDS: TableDefinition<(&str, &str), (u64, &[u8])> = TableDefinition::new("records");
@@ -45,7 +46,9 @@ impl RedbRecordStore {
     }
 
     /// Reads one record from an existing store file **without modifying it** (a read-only
-    /// open), so start-up can check a data directory before committing to use it.
+    /// open), so start-up can check a data directory before committing to use it. A file left
+    /// by a crash, which only a writable open can repair, is repaired in memory instead
+    /// (see `redb_overlay.rs`): the file itself is never written.
     pub fn read_only_get(
         path: &Path,
         namespace: &str,
@@ -53,28 +56,17 @@ impl RedbRecordStore {
     ) -> Result<Option<Record>, StoreError> {
         validate_namespace(namespace)?;
         validate_key(key)?;
-        let db = match ReadOnlyDatabase::open(path) {
-            Ok(db) => db,
-            // A store left by a crash (SIGKILL, power loss) needs redb's repair, which only a
-            // writable open performs. Nothing can be read here; the caller checks again once the
-            // store is open for writing.
-            Err(DatabaseError::RepairAborted) => return Ok(None),
-            Err(e) => return Err(open_error(path, e)),
-        };
-        let txn = db.begin_read().map_err(|e| corrupt(path, e))?;
-        let table = match txn.open_table(RECORDS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(corrupt(path, e)),
-        };
-        let found = table.get((namespace, key)).map_err(|e| corrupt(path, e))?;
-        Ok(found.map(|guard| {
-            let (version, value) = guard.value();
-            Record {
-                version,
-                value: value.to_vec(),
+        match ReadOnlyDatabase::open(path) {
+            Ok(db) => read_one(&db, path, namespace, key),
+            Err(DatabaseError::RepairAborted) => {
+                let backend = OverlayBackend::open(path).map_err(|e| corrupt(path, e))?;
+                let db = Database::builder()
+                    .create_with_backend(backend)
+                    .map_err(|e| open_error(path, e))?;
+                read_one(&db, path, namespace, key)
             }
-        }))
+            Err(e) => Err(open_error(path, e)),
+        }
     }
 
     /// The store file.
@@ -144,6 +136,28 @@ impl RedbRecordStore {
             .await
             .map_err(|e| StoreError::Engine(format!("store task failed: {e}")))?
     }
+}
+
+fn read_one(
+    db: &impl ReadableDatabase,
+    path: &Path,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Record>, StoreError> {
+    let txn = db.begin_read().map_err(|e| corrupt(path, e))?;
+    let table = match txn.open_table(RECORDS) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(corrupt(path, e)),
+    };
+    let found = table.get((namespace, key)).map_err(|e| corrupt(path, e))?;
+    Ok(found.map(|guard| {
+        let (version, value) = guard.value();
+        Record {
+            version,
+            value: value.to_vec(),
+        }
+    }))
 }
 
 fn open_error(path: &Path, err: DatabaseError) -> StoreError {

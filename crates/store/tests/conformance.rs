@@ -195,3 +195,60 @@ fn copy_to_keeps_every_record_and_version_and_no_replaced_value() {
         }));
     });
 }
+
+#[test]
+fn read_only_get_reads_a_store_left_by_a_crash_without_repairing_it() {
+    use keyhold_store::{RecordStore, RecordStoreExt};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let crashed = dir.path().join("crashed.redb");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = RedbRecordStore::open(&path).unwrap();
+        for i in 0..300 {
+            store
+                .put("t.crash", &format!("k{i:03}"), vec![i as u8; 500])
+                .await
+                .unwrap();
+        }
+        store
+            .put("t.crash", "k007", b"replaced".to_vec())
+            .await
+            .unwrap();
+        // Never closed: the file stays marked as needing repair, as after a SIGKILL.
+        std::fs::copy(&path, &crashed).unwrap();
+        std::mem::forget(store);
+    });
+    assert!(
+        matches!(
+            redb::ReadOnlyDatabase::open(&crashed),
+            Err(redb::DatabaseError::RepairAborted)
+        ),
+        "the copy needs repair"
+    );
+    let before = std::fs::read(&crashed).unwrap();
+    let found = RedbRecordStore::read_only_get(&crashed, "t.crash", "k007")
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.version, found.value), (2, b"replaced".to_vec()));
+    let other = RedbRecordStore::read_only_get(&crashed, "t.crash", "k299")
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.value, vec![43u8; 500]);
+    assert_eq!(
+        RedbRecordStore::read_only_get(&crashed, "t.crash", "absent").unwrap(),
+        None
+    );
+    assert_eq!(
+        std::fs::read(&crashed).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    rt.block_on(async {
+        let store = RedbRecordStore::open(&crashed).unwrap();
+        assert_eq!(
+            store.get("t.crash", "k007").await.unwrap().unwrap().value,
+            b"replaced"
+        );
+    });
+}
