@@ -779,3 +779,75 @@ async fn a_rotation_killed_after_any_write_finishes_or_aborts_when_run_again() {
     let server = start_listening(&data, &listen, &["--master-key-file", new_arg], &[]);
     check(&server, &world, parent.path()).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgresql_cluster_rotates_once_and_each_node_reseals_its_own_files() {
+    let pg = keyhold_store_postgres::testing::TestPostgres::start();
+    let url = pg.create_database("rotate");
+    let parent = temp_parent();
+    let (node1, node2) = (parent.path().join("node1"), parent.path().join("node2"));
+    let old_key = parent.path().join("old.key");
+    let new_key = parent.path().join("new.key");
+    generate_key(&old_key);
+    generate_key(&new_key);
+    let (old_arg, new_arg) = (old_key.to_str().unwrap(), new_key.to_str().unwrap());
+    let old_args = ["--store", url.as_str(), "--master-key-file", old_arg];
+    let new_args = ["--store", url.as_str(), "--master-key-file", new_arg];
+
+    let listen = free_port();
+    let first = start_listening(&node1, &listen, &old_args, &[]);
+    let second = start_listening(&node2, "127.0.0.1:0", &old_args, &[]);
+    let world = build(&first, parent.path()).await;
+    let rotate_args = [
+        "--store",
+        url.as_str(),
+        "--old-key-file",
+        old_arg,
+        "--new-key-file",
+        new_arg,
+    ];
+    // Nodes are connected: refused, naming where they connect from.
+    let (status, _, stderr) = rotate(&node1, &rotate_args, &[]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("other keyhold connection") && stderr.contains("127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(first.stop().0.success());
+    assert!(second.stop().0.success());
+
+    let summary = must_rotate(&node1, &rotate_args);
+    assert!(
+        summary.contains("platform.accounts") && summary.contains("node1/tls/ca.key.sealed"),
+        "{summary}"
+    );
+    assert!(!summary.contains("rewrote the store file"), "{summary}");
+
+    // The other node's own CA key is still under the old key: its start says what to do, and
+    // the same command re-seals it (the database is done already).
+    let stderr = start_fails(&node2, &new_args);
+    assert!(stderr.contains("run it on this node too"), "{stderr}");
+    let other = must_rotate(&node2, &rotate_args);
+    assert!(
+        other.contains("already sealed") && other.contains("node2/tls/ca.key.sealed"),
+        "{other}"
+    );
+    let stderr = start_fails(&node1, &old_args);
+    assert!(stderr.contains("retired"), "{stderr}");
+
+    let second = start_listening(&node2, "127.0.0.1:0", &new_args, &[]);
+    // The same signing key (another node names another issuer port).
+    let (t2, _, t2_jwks) = &world.tenant2;
+    let kids = |set: &Value| -> Vec<(Value, Value)> {
+        set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["kid"].clone(), k["n"].clone()))
+            .collect()
+    };
+    assert_eq!(kids(&jwks(&second, t2).await), kids(t2_jwks));
+    drop(second);
+    let first = start_listening(&node1, &listen, &new_args, &[]);
+    check(&first, &world, parent.path()).await;
+}

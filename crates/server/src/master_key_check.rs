@@ -161,6 +161,26 @@ fn unfinished(record: &[u8]) -> MasterKeyError {
     }
 }
 
+/// Checks the key against an open store without writing: refuses while a rotation is
+/// unfinished, or if the store's check value is under another key. A store without a check
+/// value passes.
+pub async fn verify(
+    records: &dyn RecordStore,
+    sealer: &Sealer,
+    origin: &MasterKeyOrigin,
+) -> Result<(), KeyCheckError> {
+    if let Some(rotation) = records.get(SYSTEM, ROTATION_KEY).await? {
+        return Err(unfinished(&rotation.value).into());
+    }
+    match records.get(SYSTEM, CHECK_KEY).await? {
+        Some(existing) if !opens_check(sealer, &existing.value) => {
+            let history = records.get(SYSTEM, HISTORY_KEY).await?;
+            Err(mismatch(sealer, origin, history.as_ref().map(|h| h.value.as_slice())).into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records the check value if the store has none yet, and otherwise checks the key against it.
 /// Refuses while a rotation is unfinished.
 pub async fn record(

@@ -143,7 +143,17 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             &master.origin,
         )?;
     }
-    let mut prepared_tls = tls::prepare(&config, &data_dir.tls_dir(), &master.sealer)?;
+    let mut prepared_tls = match tls::prepare(&config, &data_dir.tls_dir(), &master.sealer) {
+        Err(TlsError::WrongMasterKey(dir)) if config.store != StoreConfig::Embedded => {
+            // A shared store has no read-only pre-check: say whether the key is wrong for the
+            // whole cluster (or retired by a rotation) rather than only for this node's CA.
+            let store = open_store(&config, &data_dir).await?;
+            crate::master_key_check::verify(store.records.as_ref(), &master.sealer, &master.origin)
+                .await?;
+            return Err(TlsError::WrongMasterKey(dir).into());
+        }
+        prepared => prepared?,
+    };
 
     // Every check passed: from here on, writing is expected.
     if state == DataDirState::Missing {
