@@ -62,14 +62,14 @@ pub enum RotateOutcome {
 
 enum OpenStore {
     Embedded(RedbRecordStore),
-    Postgres(PgRecordStore),
+    Postgres(Box<PgRecordStore>),
 }
 
 impl OpenStore {
     fn records(&self) -> &dyn RecordStore {
         match self {
             OpenStore::Embedded(store) => store,
-            OpenStore::Postgres(store) => store,
+            OpenStore::Postgres(store) => store.as_ref(),
         }
     }
 }
@@ -203,7 +203,7 @@ async fn open(
             if !others.is_empty() {
                 return Err(RotationError::NodesRunning(others));
             }
-            Ok(OpenStore::Postgres(store))
+            Ok(OpenStore::Postgres(Box::new(store)))
         }
     }
 }

@@ -133,7 +133,7 @@ pub enum RotationError {
         /// Its key.
         key: String,
         /// What failed.
-        source: ResealError,
+        source: Box<ResealError>,
     },
     /// The CA key file could not be re-sealed.
     #[error("cannot re-seal {}: {source}", .path.display())]
@@ -141,7 +141,7 @@ pub enum RotationError {
         /// The file.
         path: PathBuf,
         /// What failed.
-        source: ResealError,
+        source: Box<ResealError>,
     },
     /// Something else wrote a record the rotation was working on.
     #[error(
@@ -251,7 +251,9 @@ pub(crate) fn shadow_key(namespace: &str, key: &str) -> Result<String, RotationE
         return Err(RotationError::Record {
             namespace: namespace.to_owned(),
             key: key.to_owned(),
-            source: ResealError::Crypto(CryptoError::InvalidParameter("record key too long")),
+            source: Box::new(ResealError::Crypto(CryptoError::InvalidParameter(
+                "record key too long",
+            ))),
         });
     }
     Ok(shadow)

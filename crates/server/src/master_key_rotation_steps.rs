@@ -72,7 +72,7 @@ impl Rotation<'_> {
             RotationError::Record {
                 namespace: namespace.to_owned(),
                 key: key.to_owned(),
-                source,
+                source: Box::new(source),
             }
         })
     }
@@ -80,7 +80,7 @@ impl Rotation<'_> {
     fn file_error(&self, source: ResealError) -> RotationError {
         RotationError::File {
             path: self.ca.path().to_path_buf(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -478,7 +478,7 @@ pub(crate) async fn abort(
     }
     if ca.discard().map_err(|source| RotationError::File {
         path: ca.path().to_path_buf(),
-        source,
+        source: Box::new(source),
     })? {
         progress.durable_write();
     }
@@ -491,3 +491,7 @@ pub(crate) async fn abort(
     commit(records, progress, pending).await?;
     Ok(removed)
 }
+
+#[cfg(test)]
+#[path = "master_key_rotation_tests.rs"]
+mod tests;

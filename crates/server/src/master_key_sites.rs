@@ -10,7 +10,7 @@
 //! | `platform.accounts`, `platform.deleted_accounts` | API keys | `keyhold_platform::reseal` |
 //! | `platform.keks` (service-protected only) | KEKs of Microsoft-managed-key accounts | `keyhold_platform::reseal` |
 //! | `system/master-key-check` | the check value | `master_key_check` |
-//! | `<data-dir>/tls/ca.key.sealed` | the development CA's private key | [`CaKeyFile`] |
+//! | `<data-dir>/tls/ca.key.sealed` | the development CA's private key | `CaKeyFile` below |
 //!
 //! Not master-sealed, so left alone: key material of software keys (under the vault key),
 //! KEKs wrapped by customer-managed keys (under the customer's vault key), DEKs, files,

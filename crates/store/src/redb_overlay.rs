@@ -102,7 +102,7 @@ impl redb::StorageBackend for OverlayBackend {
             let keep = len.div_ceil(PAGE);
             state.pages.retain(|index, _| *index < keep);
             // The part of the last page past the new end must read as zeros if it grows again.
-            if len % PAGE != 0
+            if !len.is_multiple_of(PAGE)
                 && let Some(page) = state.pages.get_mut(&(len / PAGE))
             {
                 page[(len % PAGE) as usize..].fill(0);

@@ -4,7 +4,7 @@
 //! - `vault.vaults`, `vault.deleted_vaults`: each vault's per-vault key (`sealed_vault_key`).
 //! - `vault.key_versions` of `-HSM` key types: the material the built-in software HSM sealed
 //!   under the master key, bound to `vault/key/version`.
-//! - `vault.backup_keys`: the backup keyring (see [`crate::backup_keys`]).
+//! - `vault.backup_keys`: the backup keyring (see `backup_keys.rs`).
 //!
 //! Left alone on purpose: the material of non-HSM key versions, which is sealed under its
 //! vault's key (not the master key), so re-sealing the vault key is enough; and the audit log,
