@@ -23,6 +23,7 @@ pub mod master_key;
 pub mod master_key_check;
 pub mod master_key_rotate;
 pub mod master_key_rotation;
+mod master_key_rotation_abort;
 mod master_key_rotation_steps;
 pub mod master_key_sites;
 pub mod metrics;

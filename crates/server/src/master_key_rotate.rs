@@ -34,7 +34,7 @@ use crate::master_key_rotation::{
     Observed, Reached, Rotation, RotationError, RotationProgress, RotationStep, RotationSummary,
     assess,
 };
-use crate::master_key_rotation_steps::abort;
+use crate::master_key_rotation_abort::abort;
 use crate::master_key_sites::CaKeyFile;
 
 /// What to do.

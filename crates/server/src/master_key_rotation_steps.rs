@@ -1,25 +1,24 @@
-//! The steps of a master-key rotation (start, prepare, commit, apply, verify, finish) and its
-//! abandonment; the design and its crash-safety argument are in `master_key_rotation.rs`.
+//! The steps of a master-key rotation (start, prepare, commit, apply, verify, finish); the
+//! design and its crash-safety argument are in `master_key_rotation.rs`.
 
-use keyhold_crypto::Sealer;
 use keyhold_store::{Batch, Precondition, RecordStore, StoreError, decode, encode};
 
-use crate::master_key::MasterKeyOrigin;
 use crate::master_key_check::{
     CHECK_KEY, HISTORY_KEY, KeyHistory, ROTATION_KEY, RetiredKey, RotationPhase, RotationRecord,
-    SYSTEM, check_value, opens_check, opens_rotation_check, retired_check, rotation_check,
+    SYSTEM, check_value, opens_check, retired_check, rotation_check,
 };
 use crate::master_key_rotation::{
     MAX_BATCH_RECORDS, Pending, Reached, Rotation, RotationError, RotationProgress, RotationStep,
     SHADOWS, Shadow, Standing, assess, observe, shadow_key,
 };
-use crate::master_key_sites::{CaKeyFile, ResealError, reseal_record, sealed_namespaces};
+use crate::master_key_sites::{ResealError, reseal_record, sealed_namespaces};
 
 const MAX_BATCH_VALUE_BYTES: usize = 32 * 1024 * 1024;
-const PAGE: usize = 1000;
+/// Records per scan page.
+pub(crate) const PAGE: usize = 1000;
 
 /// Commits a batch; a failed precondition means something else wrote the record.
-async fn commit(
+pub(crate) async fn commit(
     records: &dyn RecordStore,
     progress: &dyn RotationProgress,
     pending: Pending,
@@ -40,7 +39,10 @@ async fn commit(
 }
 
 /// Records of every master-sealed namespace (for the progress bar).
-async fn count(records: &dyn RecordStore, namespaces: &[&str]) -> Result<u64, StoreError> {
+pub(crate) async fn count(
+    records: &dyn RecordStore,
+    namespaces: &[&str],
+) -> Result<u64, StoreError> {
     let mut total = 0u64;
     for namespace in namespaces {
         let mut after: Option<String> = None;
@@ -435,61 +437,6 @@ impl Rotation<'_> {
             );
         commit(records, self.progress, pending).await
     }
-}
-
-/// Abandons a rotation that has not been committed: deletes its shadows, the CA key's copy and
-/// the rotation record (in that order, so a kill midway leaves a rotation that can still be
-/// finished or abandoned). Needs only the old key. Returns how many shadows were removed.
-pub(crate) async fn abort(
-    records: &dyn RecordStore,
-    old: &Sealer,
-    origin: &MasterKeyOrigin,
-    ca: &CaKeyFile,
-    progress: &dyn RotationProgress,
-) -> Result<u64, RotationError> {
-    let Some(rotation) = records.get(SYSTEM, ROTATION_KEY).await? else {
-        return Err(RotationError::NothingToAbort);
-    };
-    let record: RotationRecord = decode(&rotation.value)?;
-    if !opens_rotation_check(old, &record.old_check) {
-        return Err(RotationError::OldKeyMismatch(origin.clone()));
-    }
-    if record.phase != RotationPhase::Preparing {
-        return Err(RotationError::AbortTooLate);
-    }
-    progress.step(RotationStep::Abort, count(records, &[SHADOWS]).await?);
-    let mut removed = 0u64;
-    loop {
-        let page = records.scan(SHADOWS, "", None, PAGE).await?;
-        if page.items.is_empty() {
-            break;
-        }
-        let mut pending = Pending::new();
-        for (key, stored) in &page.items {
-            pending.batch = std::mem::take(&mut pending.batch).delete_if(
-                SHADOWS,
-                key,
-                Precondition::Version(stored.version),
-            );
-        }
-        removed += page.items.len() as u64;
-        progress.advance(page.items.len() as u64);
-        commit(records, progress, pending).await?;
-    }
-    if ca.discard().map_err(|source| RotationError::File {
-        path: ca.path().to_path_buf(),
-        source: Box::new(source),
-    })? {
-        progress.durable_write();
-    }
-    let mut pending = Pending::new();
-    pending.batch = Batch::new().delete_if(
-        SYSTEM,
-        ROTATION_KEY,
-        Precondition::Version(rotation.version),
-    );
-    commit(records, progress, pending).await?;
-    Ok(removed)
 }
 
 #[cfg(test)]
