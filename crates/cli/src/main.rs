@@ -20,6 +20,7 @@ mod key_cmd;
 mod logging;
 mod managed_identity_cmd;
 mod master_key_cmd;
+mod master_key_rotate_cmd;
 mod output;
 mod query;
 mod role_cmd;

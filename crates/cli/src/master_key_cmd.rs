@@ -22,11 +22,15 @@ pub enum MasterKeyCommand {
         #[arg(long, requires = "out")]
         force: bool,
     },
+    /// Re-seal everything under a new master key (the server stopped; for a PostgreSQL store,
+    /// every node). Resumable: if it is interrupted, run it again with the same files.
+    Rotate(Box<crate::master_key_rotate_cmd::RotateArgs>),
 }
 
 /// Runs a master key command.
 pub fn run(command: MasterKeyCommand) -> Result<(), String> {
     match command {
+        MasterKeyCommand::Rotate(args) => crate::master_key_rotate_cmd::run(*args),
         MasterKeyCommand::Generate { out, force } => {
             let (_key, encoded) =
                 keyhold_server::master_key::generate_encoded().map_err(|e| e.to_string())?;

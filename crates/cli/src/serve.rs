@@ -133,7 +133,18 @@ impl ServeArgs {
 /// Resolves the configuration from every source.
 pub fn resolve(args: ServeArgs) -> Result<Config, String> {
     let (flags, flag_file) = args.into_layer();
-    let (env, env_file) = ConfigLayer::from_env(std::env::vars()).map_err(|e| e.to_string())?;
+    resolve_layers(flags, flag_file, std::env::vars())
+}
+
+/// Resolves `flags` over the environment (`vars`) and the config file (named by a flag, else
+/// by `KEYHOLD_CONFIG`), as `serve` does; other commands that act on the server's data use it
+/// so they read the same settings.
+pub fn resolve_layers(
+    flags: ConfigLayer,
+    flag_file: Option<PathBuf>,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, String> {
+    let (env, env_file) = ConfigLayer::from_env(vars).map_err(|e| e.to_string())?;
     let file = match flag_file.or(env_file) {
         Some(path) => Some(ConfigLayer::from_file(&path).map_err(|e| e.to_string())?),
         None => None,

@@ -18,6 +18,7 @@ pub mod envelope;
 mod error;
 mod jwk;
 mod oct;
+mod reseal;
 mod rsa;
 mod seal;
 mod secret;
@@ -33,6 +34,7 @@ pub use envelope::{
 pub use error::CryptoError;
 pub use jwk::{Jwk, JwkSecret};
 pub use oct::{GcmOutput, OctAlgorithm, OctKey};
+pub use reseal::{Resealed, Resealer};
 pub use rsa::{
     RsaEncryptionAlgorithm, RsaOaepAlgorithm, RsaPrivateKey, RsaPublicKey, RsaSignAlgorithm,
 };

@@ -64,6 +64,16 @@ impl Sealer {
         self.key_id
     }
 
+    /// The fingerprint of the key that sealed `sealed`, read from its header (not
+    /// authenticated: [`Sealer::open`] is what proves a blob genuine). `None` if `sealed` is not
+    /// a sealed blob at all.
+    pub fn sealed_key_id(sealed: &[u8]) -> Option<[u8; 8]> {
+        if sealed.len() < HEADER_LEN + TAG_LEN || &sealed[..4] != MAGIC {
+            return None;
+        }
+        sealed[4..12].try_into().ok()
+    }
+
     /// Seals `plaintext` for `purpose`.
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes(NONCE_LEN)?
@@ -157,6 +167,8 @@ mod tests {
             "random nonces"
         );
         assert_eq!(s.key_id(), sealer(1).key_id());
+        assert_eq!(Sealer::sealed_key_id(&sealed), Some(s.key_id()));
+        assert_eq!(Sealer::sealed_key_id(b"KHS1 too short"), None);
         assert_ne!(s.key_id(), sealer(2).key_id());
     }
 }

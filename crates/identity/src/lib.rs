@@ -16,6 +16,7 @@ mod error;
 mod external;
 mod managed;
 pub mod model;
+pub mod reseal;
 pub mod roles;
 mod secrets;
 mod service;

@@ -20,9 +20,9 @@ use uuid::Uuid;
 use crate::error::IdentityError;
 use crate::model::SigningKeyRecord;
 
-const NAMESPACE: &str = "identity.signing_keys";
+pub(crate) const NAMESPACE: &str = "identity.signing_keys";
 /// Seal purpose. DO NOT CHANGE.
-const SEAL_PURPOSE: &str = "identity.signing-key.v1";
+pub(crate) const SEAL_PURPOSE: &str = "identity.signing-key.v1";
 /// How long a loaded key set is used before it is read again.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// The least time between two reloads caused by an unknown kid.

@@ -19,7 +19,7 @@ pub(crate) const ACCOUNTS: &str = "platform.accounts";
 pub(crate) const DELETED: &str = "platform.deleted_accounts";
 const REGISTRATIONS: &str = "platform.cmk_registrations";
 /// Seal purpose of API keys. DO NOT CHANGE.
-const API_KEY_PURPOSE: &str = "platform.api-key.v1";
+pub(crate) const API_KEY_PURPOSE: &str = "platform.api-key.v1";
 /// How long a deleted account stays restorable.
 pub const RETENTION_SECS: u64 = 48 * 3600;
 

@@ -27,7 +27,7 @@ use crate::model::{Account, Encryption};
 
 pub(crate) const KEKS: &str = "platform.keks";
 /// Seal purpose of service-wrapped KEKs. DO NOT CHANGE.
-const SERVICE_KEK_PURPOSE: &str = "platform.kek.v1";
+pub(crate) const SERVICE_KEK_PURPOSE: &str = "platform.kek.v1";
 
 /// What wraps a KEK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

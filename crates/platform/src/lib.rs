@@ -19,6 +19,7 @@ pub mod model;
 pub mod models;
 pub mod projects;
 pub mod reprocess;
+pub mod reseal;
 pub mod responder;
 pub mod scratch;
 mod tenant_move;

@@ -1,8 +1,9 @@
 //! The server master key: where it comes from and how it is checked.
 //!
 //! The master key seals every key keyhold holds for itself (vault key material, per-tenant
-//! token-signing keys, the Microsoft-managed-key service keys, the dev CA key). It is never
-//! stored in the record store.
+//! token-signing keys, the Microsoft-managed-key service keys, API keys, the backup keyring, the
+//! dev CA key). It is never stored in the record store. `keyhold master-key rotate` re-seals all
+//! of it under a new key (see `master_key_rotation.rs`).
 //!
 //! Production deployments name a file with `KEYHOLD_MASTER_KEY_FILE` (or `master_key_file`)
 //! that lives **outside** the data directory — on a separate secret mount, for example — so a
@@ -67,9 +68,44 @@ pub enum MasterKeyError {
          nothing was changed"
     )]
     Mismatch(MasterKeyOrigin),
+    /// The key was the data's master key until a rotation replaced it.
+    #[error(
+        "the {origin} was retired by `keyhold master-key rotate` on {when}: start with the new \
+         master key; nothing was changed",
+        when = utc(*.when)
+    )]
+    Retired {
+        /// Where the retired key came from.
+        origin: MasterKeyOrigin,
+        /// When the rotation finished (unix s).
+        when: u64,
+    },
+    /// A master-key rotation was started and has not finished.
+    #[error(
+        "a master-key rotation of this data was started and has not finished, so part of it may \
+         be sealed under each key: run `keyhold master-key rotate` again with the same \
+         --old-key-file and --new-key-file to finish it{}; nothing was changed",
+        if *.can_abort { ", or `keyhold master-key rotate --abort` with the old key to go back to it" } else { "" }
+    )]
+    RotationUnfinished {
+        /// True while the rotation can still be abandoned (before its commit).
+        can_abort: bool,
+    },
     /// The random generator failed.
     #[error("cannot generate a master key: {0}")]
     Crypto(#[from] CryptoError),
+}
+
+/// `secs` as an RFC 3339 UTC time, for messages.
+fn utc(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{secs} (unix time)"))
 }
 
 /// A loaded (or newly generated, not yet written) master key.
@@ -147,7 +183,8 @@ pub fn generate_encoded() -> Result<(Aes256Key, Zeroizing<String>), MasterKeyErr
     Ok((key, encoded))
 }
 
-fn read_key_file(path: &Path) -> Result<Aes256Key, MasterKeyError> {
+/// Reads a key file (private to its owner; base64, hex or 32 raw bytes).
+pub fn read_key_file(path: &Path) -> Result<Aes256Key, MasterKeyError> {
     let raw = Zeroizing::new(read_private_file(path)?);
     decode_key(&raw).ok_or_else(|| MasterKeyError::BadEncoding(path.to_path_buf()))
 }

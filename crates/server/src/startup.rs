@@ -12,10 +12,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyhold_crypto::{CryptoError, Sealer};
 use keyhold_store::{
-    BlobStore, EmbeddedStore, LocalBlobStore, RecordStore, RecordStoreExt, RedbRecordStore,
-    StoreError,
+    BlobStore, EmbeddedStore, LocalBlobStore, RecordStore, RedbRecordStore, StoreError,
 };
 use keyhold_store_postgres::{PgRecordStore, PgSettings};
 
@@ -27,10 +25,6 @@ use crate::master_key::{self, MasterKeyError};
 use crate::state::{AppState, StateParts};
 use crate::tls::{self, TlsError};
 use keyhold_identity::{Identity, IdentitySettings};
-
-/// Seal purpose and record of the master-key check value. DO NOT CHANGE.
-const MASTER_KEY_CHECK_PURPOSE: &str = "system.master-key-check.v1";
-const MASTER_KEY_CHECK_KEY: &str = "master-key-check";
 
 /// How long in-flight requests may finish after a shutdown signal.
 const GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -65,6 +59,17 @@ pub enum StartupError {
     /// The server failed while running.
     #[error("server error: {0}")]
     Serve(String),
+}
+
+impl From<crate::master_key_check::KeyCheckError> for StartupError {
+    fn from(err: crate::master_key_check::KeyCheckError) -> Self {
+        use crate::master_key_check::KeyCheckError;
+        match err {
+            KeyCheckError::MasterKey(e) => StartupError::MasterKey(e),
+            KeyCheckError::Store(e) => StartupError::Store(e),
+            KeyCheckError::Crypto(e) => StartupError::Serve(e.to_string()),
+        }
+    }
 }
 
 /// What the server reports once it is ready.
@@ -132,9 +137,23 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         ));
     }
     if state == DataDirState::Initialized && config.store == StoreConfig::Embedded {
-        verify_master_key(&data_dir, &master.sealer, &master.origin)?;
+        crate::master_key_check::verify_read_only(
+            &data_dir.store_file(),
+            &master.sealer,
+            &master.origin,
+        )?;
     }
-    let mut prepared_tls = tls::prepare(&config, &data_dir.tls_dir(), &master.sealer)?;
+    let mut prepared_tls = match tls::prepare(&config, &data_dir.tls_dir(), &master.sealer) {
+        Err(TlsError::WrongMasterKey(dir)) if config.store != StoreConfig::Embedded => {
+            // A shared store has no read-only pre-check: say whether the key is wrong for the
+            // whole cluster (or retired by a rotation) rather than only for this node's CA.
+            let store = open_store(&config, &data_dir).await?;
+            crate::master_key_check::verify(store.records.as_ref(), &master.sealer, &master.origin)
+                .await?;
+            return Err(TlsError::WrongMasterKey(dir).into());
+        }
+        prepared => prepared?,
+    };
 
     // Every check passed: from here on, writing is expected.
     if state == DataDirState::Missing {
@@ -150,7 +169,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     master.persist()?;
     prepared_tls.persist()?;
     let store = open_store(&config, &data_dir).await?;
-    record_master_key(store.records.as_ref(), &master.sealer, &master.origin).await?;
+    crate::master_key_check::record(store.records.as_ref(), &master.sealer, &master.origin).await?;
 
     let sealer = Arc::new(master.sealer);
     let port = addr.port();
@@ -499,62 +518,6 @@ fn open_blobs(blob: &BlobConfig, shared: bool) -> Result<Arc<dyn BlobStore>, Sta
         }
         BlobConfig::Object(url) => Arc::new(keyhold_store_object::open_url(url)?),
     })
-}
-
-/// Records the master-key check value if the store has none yet.
-async fn record_master_key(
-    records: &dyn RecordStore,
-    sealer: &Sealer,
-    origin: &master_key::MasterKeyOrigin,
-) -> Result<(), StartupError> {
-    loop {
-        if let Some(existing) = records.get("system", MASTER_KEY_CHECK_KEY).await? {
-            // Checked again here because the read-only pre-check cannot read a store that
-            // needs repair after a crash, and a shared (PostgreSQL) store has no pre-check.
-            return match sealer.open(MASTER_KEY_CHECK_PURPOSE, &existing.value) {
-                Ok(_) => Ok(()),
-                Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
-                    Err(MasterKeyError::Mismatch(origin.clone()).into())
-                }
-                Err(e) => Err(StartupError::Serve(e.to_string())),
-            };
-        }
-        let check = sealer
-            .seal(MASTER_KEY_CHECK_PURPOSE, b"keyhold")
-            .map_err(|e| StartupError::Serve(e.to_string()))?;
-        match records
-            .put_if_absent("system", MASTER_KEY_CHECK_KEY, check)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            // Another node of a shared store recorded its check first: verify against it.
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Checks the master key against the existing store through a read-only open, so that a
-/// wrong key (or a corrupted store) fails the start without modifying any file.
-fn verify_master_key(
-    data_dir: &DataDir,
-    sealer: &Sealer,
-    origin: &master_key::MasterKeyOrigin,
-) -> Result<(), StartupError> {
-    let record =
-        RedbRecordStore::read_only_get(&data_dir.store_file(), "system", MASTER_KEY_CHECK_KEY)?;
-    let Some(record) = record else {
-        // An earlier first start stopped between creating the store and recording the check;
-        // the check is recorded below, once the store is open for writing.
-        return Ok(());
-    };
-    match sealer.open(MASTER_KEY_CHECK_PURPOSE, &record.value) {
-        Ok(_) => Ok(()),
-        Err(CryptoError::WrongSealingKey | CryptoError::DecryptionFailed) => {
-            Err(MasterKeyError::Mismatch(origin.clone()).into())
-        }
-        Err(e) => Err(StartupError::Serve(e.to_string())),
-    }
 }
 
 /// Registers SIGINT/SIGTERM handlers *now* (before readiness is announced, so a signal sent

@@ -27,7 +27,9 @@ use crate::config::Config;
 use crate::data_dir::{DataDirError, create_private_dir, write_private_file};
 
 /// Seal purpose of the dev CA key. DO NOT CHANGE: existing data directories depend on it.
-const CA_SEAL_PURPOSE: &str = "tls.dev-ca.v1";
+pub(crate) const CA_SEAL_PURPOSE: &str = "tls.dev-ca.v1";
+/// The sealed dev CA key, in the tls directory.
+pub(crate) const CA_KEY_FILE: &str = "ca.key.sealed";
 
 /// TLS set-up problems; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +56,11 @@ pub enum TlsError {
         reason: String,
     },
     /// The development CA was sealed with another master key.
-    #[error("the development CA key in {0} was sealed with a different master key")]
+    #[error(
+        "the development CA key in {0} was sealed with a different master key (after \
+         `keyhold master-key rotate` on a cluster, run it on this node too: it re-seals the \
+         node's own files)"
+    )]
     WrongMasterKey(PathBuf),
     /// Generating or signing a certificate failed.
     #[error("cannot generate a certificate: {0}")]
@@ -94,7 +100,7 @@ impl PreparedTls {
     pub fn persist(&mut self) -> Result<(), TlsError> {
         if let Some(pending) = self.pending.take() {
             create_private_dir(&pending.dir)?;
-            write_private_file(&pending.dir.join("ca.key.sealed"), &pending.sealed_key)?;
+            write_private_file(&pending.dir.join(CA_KEY_FILE), &pending.sealed_key)?;
             write_private_file(&pending.dir.join("ca.pem"), pending.cert_pem.as_bytes())?;
         }
         Ok(())
@@ -196,7 +202,7 @@ fn load_dev_ca(
     tls_dir: &Path,
     sealer: &Sealer,
 ) -> Result<Option<(CertificateParams, KeyPair)>, TlsError> {
-    let key_path = tls_dir.join("ca.key.sealed");
+    let key_path = tls_dir.join(CA_KEY_FILE);
     let cert_path = tls_dir.join("ca.pem");
     let damaged = |reason: String| TlsError::DevCa {
         path: tls_dir.to_path_buf(),

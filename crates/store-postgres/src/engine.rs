@@ -216,6 +216,26 @@ impl PgRecordStore {
         Ok(Self { pool, config, tls })
     }
 
+    /// Where the other keyhold sessions connected to this database come from (client
+    /// addresses; `local` for a Unix socket): every session named `keyhold` except the one
+    /// asking. A running node always holds at least its change-feed session, so maintenance
+    /// that needs every node stopped (the master-key rotation) refuses while this is not empty.
+    /// Call it from a store with one connection (`max_connections: 1`), or the store's own
+    /// other connections are counted too.
+    pub async fn other_sessions(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let rows = client
+            .query(
+                "SELECT coalesce(host(client_addr), 'local') FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'keyhold' \
+                 AND pid <> pg_backend_pid() ORDER BY 1",
+                &[],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(rows.iter().map(|row| row.get::<_, String>(0)).collect())
+    }
+
     /// Runs a batch once; conflicts and retryable transaction failures are told apart.
     async fn attempt(&self, ops: &[Op]) -> Result<Attempt, StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;

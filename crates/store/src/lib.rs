@@ -14,6 +14,7 @@ mod ext;
 mod local_blobs;
 mod record;
 mod redb_engine;
+mod redb_overlay;
 
 #[cfg(feature = "test-support")]
 pub mod conformance;

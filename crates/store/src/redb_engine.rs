@@ -19,6 +19,7 @@ use crate::record::{
     Batch, Committed, Op, Page, Record, RecordStore, validate_key, validate_namespace,
     validate_scan,
 };
+use crate::redb_overlay::OverlayBackend;
 
 /// The records table. DO NOT CHANGE its name or types: existing stores depend on them.
 const RECORDS: TableDefinition<(&str, &str), (u64, &[u8])> = TableDefinition::new("records");
@@ -45,7 +46,9 @@ impl RedbRecordStore {
     }
 
     /// Reads one record from an existing store file **without modifying it** (a read-only
-    /// open), so start-up can check a data directory before committing to use it.
+    /// open), so start-up can check a data directory before committing to use it. A file left
+    /// by a crash, which only a writable open can repair, is repaired in memory instead
+    /// (see `redb_overlay.rs`): the file itself is never written.
     pub fn read_only_get(
         path: &Path,
         namespace: &str,
@@ -53,33 +56,74 @@ impl RedbRecordStore {
     ) -> Result<Option<Record>, StoreError> {
         validate_namespace(namespace)?;
         validate_key(key)?;
-        let db = match ReadOnlyDatabase::open(path) {
-            Ok(db) => db,
-            // A store left by a crash (SIGKILL, power loss) needs redb's repair, which only a
-            // writable open performs. Nothing can be read here; the caller checks again once the
-            // store is open for writing.
-            Err(DatabaseError::RepairAborted) => return Ok(None),
-            Err(e) => return Err(open_error(path, e)),
-        };
-        let txn = db.begin_read().map_err(|e| corrupt(path, e))?;
-        let table = match txn.open_table(RECORDS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(corrupt(path, e)),
-        };
-        let found = table.get((namespace, key)).map_err(|e| corrupt(path, e))?;
-        Ok(found.map(|guard| {
-            let (version, value) = guard.value();
-            Record {
-                version,
-                value: value.to_vec(),
+        match ReadOnlyDatabase::open(path) {
+            Ok(db) => read_one(&db, path, namespace, key),
+            Err(DatabaseError::RepairAborted) => {
+                let backend = OverlayBackend::open(path).map_err(|e| corrupt(path, e))?;
+                let db = Database::builder()
+                    .create_with_backend(backend)
+                    .map_err(|e| open_error(path, e))?;
+                read_one(&db, path, namespace, key)
             }
-        }))
+            Err(e) => Err(open_error(path, e)),
+        }
     }
 
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Copies every record, with its version, into a new store file at `dest` (replaced if it
+    /// exists) and makes it durable before returning the number of records copied.
+    ///
+    /// redb reuses freed pages but does not clear them, so a value that was replaced may stay
+    /// readable in the file until its page is reused. A freshly written copy holds only the
+    /// current values: the master-key rotation renames one over the store so that no page of it
+    /// keeps a value sealed under the old key.
+    pub async fn copy_to(&self, dest: &Path) -> Result<u64, StoreError> {
+        let dest = dest.to_path_buf();
+        self.blocking(move |db, path| {
+            match std::fs::remove_file(&dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(engine(&dest, e)),
+            }
+            let out = Database::create(&dest).map_err(|e| open_error(&dest, e))?;
+            let txn = db.begin_read().map_err(|e| engine(path, e))?;
+            let table = txn.open_table(RECORDS).map_err(|e| engine(path, e))?;
+            let mut copied = 0u64;
+            let mut entries = table.iter().map_err(|e| engine(path, e))?.peekable();
+            loop {
+                let mut write = out.begin_write().map_err(|e| engine(&dest, e))?;
+                // Intermediate commits need not reach the disk: the last one is immediate, and
+                // a copy cut short is thrown away and made again.
+                let last = entries.peek().is_none();
+                {
+                    let mut target = write.open_table(RECORDS).map_err(|e| engine(&dest, e))?;
+                    for entry in entries.by_ref().take(10_000) {
+                        let (k, v) = entry.map_err(|e| engine(path, e))?;
+                        target
+                            .insert(k.value(), v.value())
+                            .map_err(|e| engine(&dest, e))?;
+                        copied += 1;
+                    }
+                }
+                let done = last || entries.peek().is_none();
+                write
+                    .set_durability(if done {
+                        Durability::Immediate
+                    } else {
+                        Durability::None
+                    })
+                    .map_err(|e| engine(&dest, e))?;
+                write.commit().map_err(|e| engine(&dest, e))?;
+                if done {
+                    return Ok(copied);
+                }
+            }
+        })
+        .await
     }
 
     async fn blocking<T: Send + 'static>(
@@ -92,6 +136,28 @@ impl RedbRecordStore {
             .await
             .map_err(|e| StoreError::Engine(format!("store task failed: {e}")))?
     }
+}
+
+fn read_one(
+    db: &impl ReadableDatabase,
+    path: &Path,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Record>, StoreError> {
+    let txn = db.begin_read().map_err(|e| corrupt(path, e))?;
+    let table = match txn.open_table(RECORDS) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(corrupt(path, e)),
+    };
+    let found = table.get((namespace, key)).map_err(|e| corrupt(path, e))?;
+    Ok(found.map(|guard| {
+        let (version, value) = guard.value();
+        Record {
+            version,
+            value: value.to_vec(),
+        }
+    }))
 }
 
 fn open_error(path: &Path, err: DatabaseError) -> StoreError {

@@ -1,7 +1,8 @@
 //! Backup and restore. A backup is opaque: the key's records with their material re-sealed
-//! under the master key for the vault's *tenant* (seal purpose bound to the tenant id), so it
-//! restores into any vault of the same tenant on this keyhold and nowhere else, and any change
-//! to it is detected.
+//! under the installation's current backup key (see [`crate::backup_keys`]) for the vault's
+//! *tenant* (seal purpose bound to the tenant id), so it restores into any vault of the same
+//! tenant on this keyhold and nowhere else, before and after master-key rotations, and any
+//! change to it is detected.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,6 +34,7 @@ impl Vaults {
             rotation_policy: self.rotation_policy(vault, name).await?,
         };
         let purpose = format!("{BACKUP_PURPOSE}/{}", vault.tenant_id);
+        let sealer = self.backup_sealer().await?;
         let mut versions = Vec::new();
         let mut skip = None;
         loop {
@@ -41,7 +43,7 @@ impl Vaults {
                 .await?;
             for mut v in page {
                 let material = self.open_material(vault, &v)?;
-                v.sealed = hex::encode(self.master.seal(&purpose, material.expose_secret())?);
+                v.sealed = hex::encode(sealer.seal(&purpose, material.expose_secret())?);
                 versions.push(v);
             }
             match next {
@@ -53,7 +55,7 @@ impl Vaults {
             serde_json::to_vec(&Backup { meta, versions })
                 .map_err(|e| VaultError::BadParameter(e.to_string()))?,
         );
-        Ok(URL_SAFE_NO_PAD.encode(self.master.seal(&purpose, &json)?))
+        Ok(URL_SAFE_NO_PAD.encode(sealer.seal(&purpose, &json)?))
     }
 
     /// Restores a backup into `vault` (same tenant only); the key name must be free.
@@ -64,7 +66,10 @@ impl Vaults {
             .decode(blob.trim_end_matches('='))
             .map_err(|_| invalid())?;
         let purpose = format!("{BACKUP_PURPOSE}/{}", vault.tenant_id);
-        let json = self.master.open(&purpose, &sealed).map_err(|_| invalid())?;
+        let ring_key = self.backup_opener(&sealed).await?;
+        // Backups taken before the keyring existed were sealed under the master key itself.
+        let opener = ring_key.as_ref().unwrap_or(self.master.as_ref());
+        let json = opener.open(&purpose, &sealed).map_err(|_| invalid())?;
         let backup: Backup = serde_json::from_slice(json.expose_secret()).map_err(|_| invalid())?;
         let name = backup.meta.name.clone();
         let id = format!("{}/{}", vault.name, name.to_ascii_lowercase());
@@ -90,7 +95,7 @@ impl Vaults {
         let mut latest = None;
         for mut v in backup.versions {
             let raw = hex::decode(&v.sealed).map_err(|_| invalid())?;
-            let encoded = self.master.open(&purpose, &raw).map_err(|_| invalid())?;
+            let encoded = opener.open(&purpose, &raw).map_err(|_| invalid())?;
             let material = crate::material::PrivateMaterial::decode(encoded.expose_secret())
                 .map_err(|_| invalid())?;
             let kty = crate::material::KeyType::parse(&v.kty).map_err(|_| invalid())?;

@@ -12,12 +12,14 @@
 mod access;
 pub mod audit;
 mod backup;
+mod backup_keys;
 mod error;
 mod keys;
 mod maintenance;
 mod material;
 pub mod model;
 mod ops;
+pub mod reseal;
 mod rotation;
 mod tenant_move;
 mod vaults;

@@ -290,7 +290,7 @@ pub struct SoftwareHsm {
 }
 
 /// Seal purpose of software-HSM material. DO NOT CHANGE.
-const HSM_PURPOSE: &str = "vault.hsm.v1";
+pub(crate) const HSM_PURPOSE: &str = "vault.hsm.v1";
 
 impl SoftwareHsm {
     /// Over the master key's sealer.

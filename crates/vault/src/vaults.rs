@@ -14,7 +14,7 @@ use crate::{VaultEvent, Vaults};
 pub(crate) const VAULTS: &str = "vault.vaults";
 pub(crate) const DELETED_VAULTS: &str = "vault.deleted_vaults";
 /// Seal purpose of per-vault keys. DO NOT CHANGE.
-const VAULT_KEY_PURPOSE: &str = "vault.vault-key.v1";
+pub(crate) const VAULT_KEY_PURPOSE: &str = "vault.vault-key.v1";
 
 /// What an ARM PUT asks for.
 #[derive(Debug, Clone)]

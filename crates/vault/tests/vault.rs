@@ -573,3 +573,130 @@ async fn a_due_rotation_is_made_once_by_nodes_sharing_a_store() {
         "a version was replaced twice"
     );
 }
+
+/// Re-seals every record of the vault namespaces, as `keyhold master-key rotate` does; returns
+/// how many changed.
+async fn reseal_all(records: &Arc<dyn RecordStore>, resealer: &keyhold_crypto::Resealer) -> usize {
+    let mut changed = 0;
+    for namespace in keyhold_vault::reseal::MASTER_SEALED_NAMESPACES {
+        for (key, record) in records.scan_all(namespace, "", 100_000).await.unwrap() {
+            if let Some(value) =
+                keyhold_vault::reseal::reseal_record(namespace, &key, &record.value, resealer, 1)
+                    .unwrap()
+            {
+                records
+                    .commit(Batch::new().put_if(
+                        namespace,
+                        &key,
+                        value,
+                        keyhold_store::Precondition::Version(record.version),
+                    ))
+                    .await
+                    .unwrap();
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
+#[tokio::test]
+async fn a_master_key_rotation_keeps_keys_and_backups() {
+    let (_dir, records, vaults) = setup();
+    let tenant = Uuid::from_u128(1);
+    let (a, _) = vaults
+        .put_vault("kv-rot", spec(tenant, false))
+        .await
+        .unwrap();
+    let (gone, _) = vaults
+        .put_vault("kv-gone", spec(tenant, false))
+        .await
+        .unwrap();
+    vaults.create_key(&a, "soft", rsa()).await.unwrap();
+    let hsm = vaults
+        .create_key(
+            &a,
+            "hard",
+            CreateKey {
+                kty: "RSA-HSM".into(),
+                ..CreateKey::default()
+            },
+        )
+        .await
+        .unwrap();
+    let before = vaults.backup_key(&a, "hard").await.unwrap();
+    vaults.delete_vault(&gone.name).await.unwrap();
+    let wrap = OpRequest::new(KeyOperation::WrapKey, "RSA-OAEP-256", b"0123456789abcdef");
+    let (_, OpResult::Bytes(wrapped)) = vaults.key_operation(&a, "hard", None, wrap).await.unwrap()
+    else {
+        panic!("bytes expected")
+    };
+
+    let old = || Sealer::new(Aes256Key::from_bytes(&[7u8; 32]).unwrap());
+    let new = || Sealer::new(Aes256Key::from_bytes(&[8u8; 32]).unwrap());
+    let resealer = keyhold_crypto::Resealer::new(old(), new()).unwrap();
+    // One live vault key, one deleted vault's, the HSM version and the backup keyring; the
+    // software key's material is under its vault key and stays as it is.
+    assert_eq!(reseal_all(&records, &resealer).await, 4);
+    assert_eq!(
+        reseal_all(&records, &resealer).await,
+        0,
+        "a second run finds nothing"
+    );
+
+    let rotated = Vaults::new(records.clone(), Arc::new(new()));
+    let a = rotated.vault("kv-rot").await.unwrap();
+    let unwrap = OpRequest {
+        operation: KeyOperation::UnwrapKey,
+        value: &wrapped,
+        ..wrap
+    };
+    let (_, plain) = rotated
+        .key_operation(&a, "hard", None, unwrap)
+        .await
+        .unwrap();
+    assert_eq!(plain, OpResult::Bytes(b"0123456789abcdef".to_vec()));
+    let sign = OpRequest::new(KeyOperation::Sign, "RS256", &[3u8; 32]);
+    rotated.key_operation(&a, "soft", None, sign).await.unwrap();
+    let mut recover = spec(tenant, false);
+    recover.recover = true;
+    let (gone, _) = rotated.put_vault("kv-gone", recover).await.unwrap();
+    rotated.create_key(&gone, "later", rsa()).await.unwrap();
+
+    // The backup taken before the rotation restores; one taken after uses a fresh backup key.
+    let (b, _) = rotated
+        .put_vault("kv-rot2", spec(tenant, false))
+        .await
+        .unwrap();
+    let restored = rotated.restore_key(&b, &before).await.unwrap();
+    assert_eq!(restored.n, hsm.n);
+    let after = rotated.backup_key(&a, "hard").await.unwrap();
+    let id = |blob: &str| {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(blob)
+            .unwrap();
+        Sealer::sealed_key_id(&raw).unwrap()
+    };
+    assert_ne!(
+        id(&before),
+        id(&after),
+        "a fresh backup key after the rotation"
+    );
+    let (c, _) = rotated
+        .put_vault("kv-rot3", spec(tenant, false))
+        .await
+        .unwrap();
+    rotated.restore_key(&c, &after).await.unwrap();
+
+    // The old master key opens nothing any more.
+    let stale = Vaults::new(records.clone(), Arc::new(old()));
+    let a = stale.vault("kv-rot").await.unwrap();
+    assert!(stale.key_operation(&a, "soft", None, sign).await.is_err());
+    assert!(stale.key_operation(&a, "hard", None, unwrap).await.is_err());
+    let (d, _) = stale
+        .put_vault("kv-rot4", spec(tenant, false))
+        .await
+        .unwrap();
+    assert!(stale.restore_key(&d, &before).await.is_err());
+}

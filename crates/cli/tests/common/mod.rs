@@ -30,11 +30,22 @@ pub struct Server {
 /// Starts `keyhold serve --listen 127.0.0.1:0 --data-dir <data_dir> <extra>` and waits for the
 /// ready line. Panics with the server's stderr if it does not become ready.
 pub fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    start_listening(data_dir, "127.0.0.1:0", extra, env)
+}
+
+/// [`start`] on a chosen address (tokens name their issuer by port, so a test that restarts a
+/// server and reuses its tokens keeps the port).
+pub fn start_listening(
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     let started = Instant::now();
     let mut cmd = Command::new(keyhold_bin());
     cmd.arg("serve")
         .arg("--listen")
-        .arg("127.0.0.1:0")
+        .arg(listen)
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
