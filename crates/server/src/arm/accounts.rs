@@ -20,23 +20,13 @@ use serde_json::{Value, json};
 use super::account_body::{AccountBody, parse_encryption, parse_identity};
 use super::error::platform_error;
 use super::lro::{OPERATIONS, Operation, with_operation};
+use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::api_version::require;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-/// `Microsoft.CognitiveServices` api-versions keyhold answers.
-pub const COGNITIVE_VERSIONS: &[&str] = &[
-    "2023-05-01",
-    "2024-04-01-preview",
-    "2024-10-01",
-    "2025-04-01-preview",
-    "2025-06-01",
-    "2025-09-01",
-    "2026-03-01",
-];
 
 pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let kind = match (
@@ -216,11 +206,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(
-        request.uri(),
-        "Microsoft.CognitiveServices",
-        COGNITIVE_VERSIONS,
-    )?;
+    api_version(request.uri(), Plane::CognitiveServices)?;
     let sub = grant.sub()?;
     dispatch(state, request, body, route, &grant.caller, sub).await
 }

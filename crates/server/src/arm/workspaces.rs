@@ -15,23 +15,13 @@ use super::account_body::{IdentityBody, identity_kinds};
 use super::accounts::identity_json;
 use super::error::platform_error;
 use super::lro::with_operation;
+use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::api_version::require;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-/// `Microsoft.MachineLearningServices` api-versions keyhold answers.
-pub const ML_VERSIONS: &[&str] = &[
-    "2023-10-01",
-    "2024-04-01",
-    "2024-10-01",
-    "2025-01-01-preview",
-    "2025-04-01",
-    "2025-06-01",
-    "2025-09-01",
-];
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -198,11 +188,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(
-        request.uri(),
-        "Microsoft.MachineLearningServices",
-        ML_VERSIONS,
-    )?;
+    api_version(request.uri(), Plane::MachineLearningServices)?;
     let sub = grant.sub()?;
     let platform = state.platform();
     match route {
