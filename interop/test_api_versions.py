@@ -111,3 +111,49 @@ def test_key_vault_refuses_with_its_own_error_shape(keyhold, versions_vault):
     assert error["code"] == "BadParameter" and "6.0" in error["message"], error
     newer = requests.get(url, params={"api-version": "2099-01-01-preview"}, headers=headers, timeout=10)
     assert newer.status_code == 200, newer.text
+
+
+def test_providers_list_the_published_versions(keyhold):
+    """`GET /subscriptions/{s}/providers[/{namespace}]` answers the same table the policy uses."""
+    sub = keyhold.bootstrap["subscriptionId"]
+    base = f"{keyhold.endpoint}/subscriptions/{sub}/providers"
+    response = requests.get(f"{base}/microsoft.keyvault", params={"api-version": "2021-04-01"},
+                            headers=admin_headers(keyhold), timeout=10)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["namespace"] == "Microsoft.KeyVault" and body["registrationState"] == "Registered"
+    vaults = next(t for t in body["resourceTypes"] if t["resourceType"] == "vaults")
+    assert vaults["apiVersions"][0] == "2026-05-15" and "2019-09-01" in vaults["apiVersions"]
+    every = requests.get(base, params={"api-version": "2021-04-01"}, headers=admin_headers(keyhold), timeout=10)
+    assert every.status_code == 200, every.text
+    namespaces = {p["namespace"] for p in every.json()["value"]}
+    assert {"Microsoft.KeyVault", "Microsoft.CognitiveServices", "Microsoft.ManagedIdentity",
+            "Microsoft.Authorization", "Microsoft.MachineLearningServices"} <= namespaces
+    missing = requests.get(f"{base}/Microsoft.Nothing", params={"api-version": "2021-04-01"},
+                           headers=admin_headers(keyhold), timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "InvalidResourceNamespace"
+
+
+def test_generic_resource_list_filters_by_type_and_name(keyhold, versions_vault):
+    """What `az keyvault list` and `az keyvault show` without `-g` send (azure-mgmt-keyvault's
+    `vaults.list`, api-version 2015-11-01)."""
+    sub = keyhold.bootstrap["subscriptionId"]
+    url = f"{keyhold.endpoint}/subscriptions/{sub}/resources"
+    for flt, expect in [("resourceType eq 'Microsoft.KeyVault/vaults'", True),
+                        (f"resourceType eq 'Microsoft.KeyVault/vaults' and name eq '{versions_vault}'", True),
+                        ("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'kv-none'", False),
+                        ("resourceType eq 'Microsoft.CognitiveServices/accounts'", False)]:
+        response = requests.get(url, params={"api-version": "2015-11-01", "$filter": flt, "$top": "100"},
+                                headers=admin_headers(keyhold), timeout=10)
+        assert response.status_code == 200, response.text
+        names = [r["name"] for r in response.json()["value"]]
+        assert (versions_vault in names) == expect, (flt, names)
+    vault = next(r for r in requests.get(url, params={"api-version": "2021-04-01"},
+                                         headers=admin_headers(keyhold), timeout=10).json()["value"]
+                 if r["name"] == versions_vault)
+    assert vault["type"] == "Microsoft.KeyVault/vaults" and vault["location"] == "westeurope"
+    assert vault["id"].endswith(f"/resourceGroups/rg-api-versions/providers/Microsoft.KeyVault/vaults/{versions_vault}")
+    assert "properties" not in vault
+    bad = requests.get(url, params={"api-version": "2021-04-01", "$filter": "location eq 'x'"},
+                       headers=admin_headers(keyhold), timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidFilterInQueryString"

@@ -48,6 +48,9 @@ enum Class {
     VaultData,
     /// A data action on A's AI account.
     AiData,
+    /// Any caller of A's tenant, answered with only what it may read (generic resource lists,
+    /// filtered per item) or what is the same for everyone (resource providers).
+    Filtered,
 }
 
 /// The five callers.
@@ -75,6 +78,8 @@ fn expected(class: Class, who: Who, read: Option<u16>) -> Option<u16> {
     match (class, who) {
         (Class::Public, _) => None,
         (Class::Caller, _) => Some(200),
+        (Class::Filtered, OtherTenant) => Some(401),
+        (Class::Filtered, _) => Some(200),
         (Class::Read, Reader) => Some(read.unwrap_or(200)),
         (
             Class::Read | Class::Write | Class::TenantA | Class::VaultData | Class::AiData,
@@ -246,6 +251,11 @@ fn rows(f: &Fixture) -> Vec<Row> {
         row(Write, Method::DELETE, Service, arm(&format!("{sub}/{auth}/roleAssignments/{}", f.assignment), AZV)),
         row(Read, Method::GET, Service, arm(&format!("{sub}/{auth}/roleDefinitions"), AZV)),
         row(Read, Method::GET, Service, arm(&format!("{sub}/{auth}/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"), AZV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/resources"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{rg}/resources"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault"), RGV)),
+        row(Filtered, Method::POST, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault/register"), RGV)),
         // The directory API.
         row(TenantA, Method::GET, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals")),
         row(TenantA, Method::POST, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals"))
@@ -525,9 +535,23 @@ async fn no_caller_reaches_what_it_was_not_granted() {
             };
             let bearer = format!("Bearer {token}");
             let auth = Some(("authorization", bearer.as_str()));
-            let (got, code, _) = h
+            let (got, code, answer) = h
                 .send(&r.method, r.host, &r.path, auth, r.body.as_ref())
                 .await;
+            // A filtered list shows A's objects to none of the callers but its Reader.
+            if r.class == Class::Filtered && who != Who::Reader {
+                let text = answer.to_string();
+                if text.contains(VAULT) || text.contains(ACCOUNT) {
+                    failures.push(format!("{label} as {who:?} lists A's objects: {text}"));
+                }
+            } else if r.class == Class::Filtered && r.path.contains("/resources?") {
+                let text = answer.to_string();
+                if !text.contains(VAULT) || !text.contains(ACCOUNT) {
+                    failures.push(format!(
+                        "{label}: the Reader does not see A's objects: {text}"
+                    ));
+                }
+            }
             match expected(r.class, who, r.check) {
                 None => {
                     if got != anonymous.0 || got == 401 || got == 403 {

@@ -63,7 +63,7 @@ pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result
 }
 
 /// The ARM shape of an account.
-async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+pub(crate) async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let encryption = match &account.encryption {
         Encryption::Mmk => {
             json!({ "keySource": "Microsoft.CognitiveServices", "status": "Active" })

@@ -96,7 +96,13 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     api_version(request.uri(), Plane::ManagedIdentity)?;
     let sub = grant.sub()?;
-    let scope = super::list_scope(sub.id, group);
+    let value = list_json(state, &super::list_scope(sub.id, group)).await?;
+    Ok(json(StatusCode::OK, json!({ "value": value })))
+}
+
+/// The user-assigned identities under `scope` (a subscription or resource group id), in
+/// ARM's shape.
+pub(crate) async fn list_json(state: &AppState, scope: &str) -> Result<Vec<Value>, ApiError> {
     let mut value = Vec::new();
     for principal in state
         .identity()
@@ -112,7 +118,7 @@ pub async fn list(
             value.push(to_json(&resource, &principal));
         }
     }
-    Ok(json(StatusCode::OK, json!({ "value": value })))
+    Ok(value)
 }
 
 /// One identity.

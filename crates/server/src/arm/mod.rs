@@ -14,8 +14,11 @@ pub(crate) mod limits;
 pub(crate) mod lro;
 pub mod permissions;
 mod projects;
+mod providers;
 mod resource_groups;
+mod resources;
 pub mod routes;
+pub(crate) mod routes_listing;
 pub(crate) mod routes_parse;
 mod subscriptions;
 pub mod vaults;
@@ -126,6 +129,11 @@ async fn dispatch(
         ArmRoute::GetRoleDefinition { id, .. } => {
             authorization::get_definition(state, head, grant, &id).await
         }
+        ArmRoute::ListResources { resource_group, .. } => {
+            resources::list(state, head, grant, resource_group.as_deref()).await
+        }
+        ArmRoute::ListProviders { .. } => resources::providers(head, grant),
+        ArmRoute::Provider { namespace, .. } => resources::provider(head, grant, &namespace),
     }
 }
 

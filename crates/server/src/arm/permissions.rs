@@ -16,7 +16,7 @@ crate::route_kinds! {
         AccountKeys, AccountUsages, ListWorkspaces, Workspace, ListProjects, Project,
         ListDeployments, Deployment, AccountReprocess, ListDeletedAccounts, DeletedAccount,
         AccountOperation, CmkRequest, ListRoleAssignments, RoleAssignment, ListRoleDefinitions,
-        GetRoleDefinition,
+        GetRoleDefinition, ListResources, ListProviders, Provider,
     }
 }
 
@@ -103,6 +103,9 @@ impl ArmRoute {
             ArmRoute::RoleAssignment { .. } => K::RoleAssignment,
             ArmRoute::ListRoleDefinitions { .. } => K::ListRoleDefinitions,
             ArmRoute::GetRoleDefinition { .. } => K::GetRoleDefinition,
+            ArmRoute::ListResources { .. } => K::ListResources,
+            ArmRoute::ListProviders { .. } => K::ListProviders,
+            ArmRoute::Provider { .. } => K::Provider,
         }
     }
 
@@ -136,7 +139,10 @@ impl ArmRoute {
             | ArmRoute::ListDeletedAccounts { subscription }
             | ArmRoute::DeletedAccount { subscription, .. }
             | ArmRoute::AccountOperation { subscription, .. }
-            | ArmRoute::CmkRequest { subscription, .. } => Some(subscription),
+            | ArmRoute::CmkRequest { subscription, .. }
+            | ArmRoute::ListResources { subscription, .. }
+            | ArmRoute::ListProviders { subscription }
+            | ArmRoute::Provider { subscription, .. } => Some(subscription),
             ArmRoute::ListRoleAssignments { scope }
             | ArmRoute::RoleAssignment { scope, .. }
             | ArmRoute::ListRoleDefinitions { scope }
@@ -449,6 +455,15 @@ impl ArmRoute {
             ArmRoute::ListRoleDefinitions { scope } | ArmRoute::GetRoleDefinition { scope, .. } => {
                 scoped("Microsoft.Authorization/roleDefinitions/read", scope)
             }
+            // Any caller of the subscription's tenant (the gate checks the tenant); the list
+            // is filtered per item by the item type's own read action at the item's id, as
+            // ARM does, so a Contributor of one group sees that group's resources only.
+            ArmRoute::ListResources { .. } => Access::AnyCaller(Api::Management),
+            // The same for every caller of the tenant: the namespaces, types and api-versions
+            // this server answers (registration is a no-op: everything is registered).
+            ArmRoute::ListProviders { .. } | ArmRoute::Provider { .. } => {
+                Access::AnyCaller(Api::Management)
+            }
         }
     }
 }
@@ -479,6 +494,24 @@ mod tests {
 
     fn rows() -> Vec<Row> {
         vec![
+            // Filtered per item by its own read action (see `access`).
+            (Method::GET, "/subscriptions/s1/resources", None),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourceGroups/rg/resources",
+                None,
+            ),
+            (Method::GET, "/subscriptions/s1/providers", None),
+            (
+                Method::GET,
+                "/subscriptions/s1/providers/Microsoft.KeyVault",
+                None,
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/providers/Microsoft.KeyVault/register",
+                None,
+            ),
             (Method::GET, "/tenants", None),
             (Method::GET, "/subscriptions", None),
             (
@@ -728,7 +761,7 @@ mod tests {
             };
             let expected = expected.map(|(a, s)| (a, s.to_owned()));
             assert_eq!(got, expected, "{method} {path}");
-            if expected.is_some() {
+            if expected.is_some() || path.starts_with("/subscriptions/s1") {
                 assert_eq!(route.subscription(), Some("s1"), "{path}");
             }
         }

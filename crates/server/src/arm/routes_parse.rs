@@ -59,6 +59,9 @@ pub fn parse(method: &Method, segments: &[&str]) -> Option<Result<ArmRoute, Rout
 }
 
 fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, RouteError> {
+    if let Some(listing) = super::routes_listing::parse(method, segments) {
+        return listing;
+    }
     // Role assignments/definitions may hang under any scope: split at the last
     // `providers/Microsoft.Authorization`.
     if let Some(at) = segments

@@ -71,7 +71,7 @@ fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
     })
 }
 
-async fn workspace_json(state: &AppState, ws: &Account) -> Result<Value, ApiError> {
+pub(crate) async fn workspace_json(state: &AppState, ws: &Account) -> Result<Value, ApiError> {
     let settings = ws.workspace.clone().unwrap_or_default();
     let encryption = match &ws.encryption {
         Encryption::Mmk => json!({ "status": "Disabled" }),
