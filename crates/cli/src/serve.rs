@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// (env KEYHOLD_AI_AUDIENCE).
     #[arg(long, value_name = "URI")]
     ai_audience: Option<String>,
+    /// Token audience of the Microsoft Graph subset [default: https://graph.localhost]
+    /// (env KEYHOLD_GRAPH_AUDIENCE); `{audience}:{port}` is accepted too.
+    #[arg(long, value_name = "URI")]
+    graph_audience: Option<String>,
     /// Seconds between re-checks of every customer-managed key; local vault changes are
     /// noticed at once (env KEYHOLD_KEY_CHECK_INTERVAL_SECS, default 60).
     #[arg(long, value_name = "SECONDS")]
@@ -114,6 +118,7 @@ impl ServeArgs {
                 .then_some(self.remote_vault_hosts),
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
+            graph_audience: self.graph_audience,
             trusted_issuer: None,
             trainer_command: (!self.trainer_command.is_empty()).then_some(self.trainer_command),
             inference_upstream_url: self.inference_upstream_url,

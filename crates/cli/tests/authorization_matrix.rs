@@ -51,7 +51,21 @@ enum Class {
     /// Any caller of A's tenant, answered with only what it may read (generic resource lists,
     /// filtered per item) or what is the same for everyone (resource providers).
     Filtered,
+    /// A Microsoft Graph read: every caller gets an answer, from its own tenant only (another
+    /// tenant's administrator sees nothing of A).
+    GraphRead,
+    /// A Graph read of one of A's objects: A's callers see it, another tenant's does not (404).
+    GraphNamed,
+    /// A Graph write on one of A's objects: A's callers without the directory action get 403,
+    /// another tenant's administrator (who holds it in its own tenant) finds nothing (404).
+    GraphWrite,
+    /// A Graph creation: A's callers without the directory action get 403; another tenant's
+    /// administrator acts in its own tenant only (neither refused nor reaching A).
+    GraphCreate,
 }
+
+/// "Neither 401 nor 403": an answer about the caller's own tenant.
+const OWN_TENANT: u16 = 1;
 
 /// The five callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +94,13 @@ fn expected(class: Class, who: Who, read: Option<u16>) -> Option<u16> {
         (Class::Caller, _) => Some(200),
         (Class::Filtered, OtherTenant) => Some(401),
         (Class::Filtered, _) => Some(200),
+        (Class::GraphRead, _) => Some(read.unwrap_or(200)),
+        (Class::GraphNamed | Class::GraphWrite, OtherTenant) => Some(404),
+        (Class::GraphNamed, _) => Some(200),
+        (Class::GraphWrite | Class::GraphCreate, Reader | NoRoles | OtherGroup | Workload) => {
+            Some(403)
+        }
+        (Class::GraphCreate, OtherTenant) => Some(OWN_TENANT),
         (Class::Read, Reader) => Some(read.unwrap_or(200)),
         (
             Class::Read | Class::Write | Class::TenantA | Class::VaultData | Class::AiData,
@@ -98,6 +119,8 @@ enum Host {
     Service,
     Vault,
     Ai,
+    /// The service host with a Graph-audience token.
+    Graph,
 }
 
 /// One route, as a caller would send it.
@@ -158,6 +181,9 @@ struct Fixture {
     job_id: String,
     key_version: String,
     other_tenant_id: String,
+    /// The service principal (object id) and application object id of `app_id`.
+    sp_object_id: String,
+    app_object_id: String,
 }
 
 fn rows(f: &Fixture) -> Vec<Row> {
@@ -256,6 +282,32 @@ fn rows(f: &Fixture) -> Vec<Row> {
         row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers"), RGV)),
         row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault"), RGV)),
         row(Filtered, Method::POST, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault/register"), RGV)),
+        // Microsoft Graph.
+        row(GraphRead, Method::GET, Graph, "/v1.0/me").check(400),
+        row(GraphRead, Method::GET, Graph, "/v1.0/organization"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/users"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/servicePrincipals"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/applications"),
+        row(GraphRead, Method::POST, Graph, "/v1.0/directoryObjects/getByIds")
+            .body(json!({"ids": [f.sp_object_id], "types": ["servicePrincipal"]}))
+            .check(200),
+        row(GraphNamed, Method::GET, Graph, format!("/v1.0/servicePrincipals/{}", f.sp_object_id))
+            .absent(format!("/v1.0/servicePrincipals/{}", uuid::Uuid::new_v4())),
+        row(GraphNamed, Method::GET, Graph, format!("/v1.0/applications/{}", f.app_object_id))
+            .absent(format!("/v1.0/applications/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::DELETE, Graph, format!("/v1.0/servicePrincipals/{}", f.sp_object_id))
+            .absent(format!("/v1.0/servicePrincipals/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::PATCH, Graph, format!("/v1.0/applications/{}", f.app_object_id))
+            .body(json!({"displayName": "renamed"}))
+            .absent(format!("/v1.0/applications/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::POST, Graph, format!("/v1.0/applications/{}/addPassword", f.app_object_id))
+            .body(json!({"passwordCredential": {"displayName": "intruder"}}))
+            .absent(format!("/v1.0/applications/{}/addPassword", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::POST, Graph, format!("/v1.0/applications/{}/removePassword", f.app_object_id))
+            .body(json!({"keyId": uuid::Uuid::new_v4()}))
+            .absent(format!("/v1.0/applications/{}/removePassword", uuid::Uuid::new_v4())),
+        row(GraphCreate, Method::POST, Graph, "/v1.0/applications").body(json!({"displayName": "mx-graph-app"})),
+        row(GraphCreate, Method::POST, Graph, "/v1.0/servicePrincipals").body(json!({"appId": f.app_id})),
         // The directory API.
         row(TenantA, Method::GET, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals")),
         row(TenantA, Method::POST, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals"))
@@ -330,6 +382,7 @@ struct Tokens {
     management: String,
     vault: String,
     ai: String,
+    graph: String,
 }
 
 struct Harness {
@@ -340,6 +393,7 @@ struct Harness {
 
 const MGMT: &str = "https://management.localhost";
 const AI_AUDIENCE: &str = "https://cognitiveservices.localhost";
+const GRAPH_AUDIENCE: &str = "https://graph.localhost";
 
 impl Harness {
     fn base(&self) -> String {
@@ -352,6 +406,7 @@ impl Harness {
             Host::Service => format!("https://localhost:{port}{path}"),
             Host::Vault => format!("https://{VAULT}.vault.localhost:{port}{path}"),
             Host::Ai => format!("https://{ACCOUNT}.openai.localhost:{port}{path}"),
+            Host::Graph => format!("https://localhost:{port}{path}"),
         }
     }
 
@@ -383,6 +438,7 @@ impl Harness {
             management: self.token(tenant, client_id, secret, MGMT).await,
             vault: self.token(tenant, client_id, secret, &vault).await,
             ai: self.token(tenant, client_id, secret, AI_AUDIENCE).await,
+            graph: self.token(tenant, client_id, secret, GRAPH_AUDIENCE).await,
         }
     }
 
@@ -450,6 +506,8 @@ fn every_route_kind_has_a_row() {
         job_id: "j".into(),
         key_version: "0123456789abcdef0123456789abcdef".into(),
         other_tenant_id: "o".into(),
+        sp_object_id: uuid::Uuid::new_v4().to_string(),
+        app_object_id: uuid::Uuid::new_v4().to_string(),
     };
     let kinds = row_kinds(&fixture);
     let missing: Vec<String> = RouteKind::all()
@@ -471,6 +529,7 @@ fn row_kinds(fixture: &Fixture) -> BTreeSet<RouteKind> {
             Host::Service => "localhost:8443".to_owned(),
             Host::Vault => format!("{VAULT}.vault.localhost:8443"),
             Host::Ai => format!("{ACCOUNT}.openai.localhost:8443"),
+            Host::Graph => "graph.localhost:8443".to_owned(),
         };
         let host = classify_host(&host_name, "vault.localhost", "openai.localhost");
         assert!(
@@ -513,6 +572,10 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                     auth_value = format!("Bearer {}", admin.management);
                     Some(("authorization", auth_value.as_str()))
                 }
+                Host::Graph => {
+                    auth_value = format!("Bearer {}", admin.graph);
+                    Some(("authorization", auth_value.as_str()))
+                }
             };
             let (got, code, _) = h
                 .send(&r.method, r.host, &r.path, auth, r.body.as_ref())
@@ -532,6 +595,7 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                 Host::Service => &tokens.management,
                 Host::Vault => &tokens.vault,
                 Host::Ai => &tokens.ai,
+                Host::Graph => &tokens.graph,
             };
             let bearer = format!("Bearer {token}");
             let auth = Some(("authorization", bearer.as_str()));
@@ -552,6 +616,15 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                     ));
                 }
             }
+            // Graph answers about the caller's own tenant only.
+            if matches!(r.class, Class::GraphRead | Class::GraphCreate) && who == Who::OtherTenant {
+                let text = answer.to_string();
+                // (A creation may echo the appId it was sent; it must not show A's tenant.)
+                let named = r.class == Class::GraphRead && text.contains(&fixture.app_id);
+                if text.contains(&fixture.tenant) || named {
+                    failures.push(format!("{label} as {who:?} shows tenant A: {text}"));
+                }
+            }
             match expected(r.class, who, r.check) {
                 None => {
                     if got != anonymous.0 || got == 401 || got == 403 {
@@ -559,6 +632,11 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                             "{label} as {who:?}: {got} {code}, anonymous got {}",
                             anonymous.0
                         ));
+                    }
+                }
+                Some(OWN_TENANT) => {
+                    if got == 401 || got == 403 || got >= 500 {
+                        failures.push(format!("{label} as {who:?}: {got} {code}, expected an answer about its own tenant"));
                     }
                 }
                 Some(want) => {
@@ -872,6 +950,7 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
         management: msi(MGMT.into()).await,
         vault: msi(format!("https://vault.localhost:{}", h.server.port())).await,
         ai: msi(AI_AUDIENCE.into()).await,
+        graph: msi(GRAPH_AUDIENCE.into()).await,
     };
 
     // Tenant B and its administrator.
@@ -905,7 +984,26 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
     }
     callers.push(workload);
     callers.push(b_admin);
+    // The Graph ids of mx-none: its service principal's and its application's.
+    let app_id = sp[0]["appId"].as_str().unwrap().to_owned();
+    let apps: Value = h
+        .http
+        .get(format!("{}/v1.0/applications", h.base()))
+        .query(&[("$filter", format!("appId eq '{app_id}'"))])
+        .bearer_auth(&admin.graph)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app_object_id = apps["value"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("applications: {apps}"))
+        .to_owned();
     let fixture = Fixture {
+        sp_object_id: sp[0]["id"].as_str().unwrap().to_owned(),
+        app_object_id,
         tenant,
         sub,
         operation,

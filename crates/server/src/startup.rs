@@ -158,6 +158,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             config.vault_audience(),
             crate::http::auth::vault_audience_with_port(&config.vault_audience(), port),
             config.ai_audience.clone(),
+            config.graph_audience.clone(),
+            crate::http::auth::with_port(&config.graph_audience, port),
         ],
     );
     let outcome = bootstrap::run(&Identity::new(

@@ -751,6 +751,7 @@ mod tests {
                     match scope {
                         Scope::Root => "/".to_owned(),
                         Scope::Tenant(t) => format!("/tenants/{t}"),
+                        Scope::CallerTenant => "/tenants/{caller}".to_owned(),
                         Scope::Subscription { subscription, rest } => {
                             assert_eq!(subscription, "s1", "{path}");
                             format!("{{s}}{rest}")

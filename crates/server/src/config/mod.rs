@@ -26,6 +26,8 @@ pub const DEFAULT_AI_DOMAIN: &str = "openai.localhost";
 pub const DEFAULT_MANAGEMENT_AUDIENCE: &str = "https://management.localhost";
 /// Default token audience of the AI data plane.
 pub const DEFAULT_AI_AUDIENCE: &str = "https://cognitiveservices.localhost";
+/// Default token audience of the Microsoft Graph subset (`/v1.0/…`).
+pub const DEFAULT_GRAPH_AUDIENCE: &str = "https://graph.localhost";
 /// Default limit for request bodies of JSON APIs.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -74,6 +76,8 @@ pub struct ConfigLayer {
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
     pub ai_audience: Option<String>,
+    /// Token audience of the Microsoft Graph subset.
+    pub graph_audience: Option<String>,
     /// Other OIDC issuers whose tokens are accepted (config file only).
     pub trusted_issuer: Option<Vec<TrustedIssuerConfig>>,
     /// A command that trains fine-tuning jobs instead of the built-in trainer (program and
@@ -195,6 +199,9 @@ pub struct Config {
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
     pub ai_audience: String,
+    /// Token audience of the Microsoft Graph subset (no trailing slash); tokens for it with the
+    /// port (`https://graph.localhost:8443`, what `az` asks for) are accepted too.
+    pub graph_audience: String,
     /// Trusted external issuers.
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
     /// External trainer command (empty: the built-in trainer).
@@ -280,6 +287,7 @@ impl ConfigLayer {
             remote_vault_hosts: higher.remote_vault_hosts.or(self.remote_vault_hosts),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
+            graph_audience: higher.graph_audience.or(self.graph_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
             trainer_command: higher.trainer_command.or(self.trainer_command),
             inference_upstream_url: higher
@@ -419,6 +427,13 @@ impl Config {
             "ai_audience",
             layer.ai_audience.as_deref().unwrap_or(DEFAULT_AI_AUDIENCE),
         )?;
+        let graph_audience = validate_audience(
+            "graph_audience",
+            layer
+                .graph_audience
+                .as_deref()
+                .unwrap_or(DEFAULT_GRAPH_AUDIENCE),
+        )?;
         let trusted_issuers = layer.trusted_issuer.unwrap_or_default();
         for t in &trusted_issuers {
             if !t.issuer.starts_with("https://") {
@@ -492,6 +507,7 @@ impl Config {
             remote_vault_hosts,
             management_audience,
             ai_audience,
+            graph_audience,
             trusted_issuers,
             trainer_command,
             inference_upstream,
