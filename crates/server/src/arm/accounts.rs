@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::account_body::{AccountBody, parse_encryption, parse_identity};
 use super::error::platform_error;
-use super::lro::{OPERATIONS, Operation, with_operation};
+use super::lro::{Finished, OPERATIONS, Operation, with_operation};
 use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
@@ -284,7 +284,14 @@ async fn dispatch(
                     StatusCode::OK
                 };
                 let response = json(status, account_json(state, &account).await?);
-                with_operation(state, sub, &account.location, response).await
+                with_operation(
+                    state,
+                    sub,
+                    &account.location,
+                    response,
+                    Finished::Resource(request),
+                )
+                .await
             }
             ResourceOp::Delete => match account_in_group(state, sub, &resource_group, &name).await?
             {
@@ -294,7 +301,7 @@ async fn dispatch(
                         .await
                         .map_err(platform_error)?;
                     let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &a.location, response).await
+                    with_operation(state, sub, &a.location, response, Finished::Deleted).await
                 }
                 None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
             },
@@ -446,7 +453,14 @@ async fn dispatch(
                     .await
                     .map_err(platform_error)?;
                 let response = crate::http::empty(StatusCode::ACCEPTED);
-                return with_operation(state, sub, &deleted.account.location, response).await;
+                return with_operation(
+                    state,
+                    sub,
+                    &deleted.account.location,
+                    response,
+                    Finished::Deleted,
+                )
+                .await;
             }
             Ok(json(StatusCode::OK, deleted_json(&deleted)))
         }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::platform_error;
-use super::lro::with_operation;
+use super::lro::{Finished, with_operation};
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::{RequestHead, json, json_body, rfc3339};
@@ -143,7 +143,14 @@ pub async fn handle(
                     StatusCode::OK
                 };
                 let response = json(status, project_json(state, account, &project).await?);
-                with_operation(state, sub, &account.location, response).await
+                with_operation(
+                    state,
+                    sub,
+                    &account.location,
+                    response,
+                    Finished::Resource(request),
+                )
+                .await
             }
             ResourceOp::Delete => {
                 if platform
@@ -152,7 +159,7 @@ pub async fn handle(
                     .map_err(platform_error)?
                 {
                     let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &account.location, response).await
+                    with_operation(state, sub, &account.location, response, Finished::Deleted).await
                 } else {
                     Ok(crate::http::empty(StatusCode::NO_CONTENT))
                 }

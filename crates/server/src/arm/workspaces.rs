@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::account_body::{IdentityBody, identity_kinds};
 use super::accounts::identity_json;
 use super::error::platform_error;
-use super::lro::with_operation;
+use super::lro::{Finished, with_operation};
 use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
@@ -281,7 +281,14 @@ pub async fn handle(
                         StatusCode::OK
                     };
                     let response = json(status, workspace_json(state, &ws).await?);
-                    with_operation(state, sub, &ws.location, response).await
+                    with_operation(
+                        state,
+                        sub,
+                        &ws.location,
+                        response,
+                        Finished::Resource(request),
+                    )
+                    .await
                 }
                 ResourceOp::Delete => match existing {
                     Some(ws) => {
@@ -290,7 +297,7 @@ pub async fn handle(
                             .await
                             .map_err(platform_error)?;
                         let response = crate::http::empty(StatusCode::ACCEPTED);
-                        with_operation(state, sub, &ws.location, response).await
+                        with_operation(state, sub, &ws.location, response, Finished::Deleted).await
                     }
                     None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
                 },
