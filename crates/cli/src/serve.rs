@@ -14,7 +14,8 @@ pub struct ServeArgs {
     /// TOML config file (env KEYHOLD_CONFIG). Unknown keys are rejected.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8443] (env KEYHOLD_LISTEN).
+    /// Address to listen on (env KEYHOLD_LISTEN); without it, both 127.0.0.1:8443 and
+    /// [::1]:8443.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Data directory [default: ./keyhold-data] (env KEYHOLD_DATA_DIR).

@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 /// Default listen address (DESIGN.md section 5).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// The default port (also of the IPv6 loopback listener).
+pub const DEFAULT_PORT: u16 = 8443;
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./keyhold-data";
 /// Default DNS suffix of vault hosts (`{vault}.vault.localhost`).
@@ -167,6 +169,11 @@ pub enum BlobConfig {
 pub struct Config {
     /// Socket address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// Further addresses served alike: without an explicit `listen`, the IPv6 loopback
+    /// `[::1]:8443` beside `127.0.0.1:8443` (`*.localhost` names resolve to `::1` first where
+    /// libnss-myhostname or systemd-resolved answer them). An explicit `listen` means exactly
+    /// that address.
+    pub listen_also: Vec<SocketAddr>,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Record store engine.
@@ -316,6 +323,14 @@ impl Config {
 
     /// Validates one merged layer, filling defaults.
     pub fn validate(layer: ConfigLayer) -> Result<Config, ConfigError> {
+        let listen_also = if layer.listen.is_none() {
+            vec![SocketAddr::from((
+                std::net::Ipv6Addr::LOCALHOST,
+                DEFAULT_PORT,
+            ))]
+        } else {
+            Vec::new()
+        };
         let listen_text = layer.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError::Invalid {
             setting: "listen",
@@ -490,6 +505,7 @@ impl Config {
             }
         };
         Ok(Config {
+            listen_also,
             listen,
             data_dir,
             store,
