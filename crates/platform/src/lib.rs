@@ -57,6 +57,9 @@ pub struct Platform {
     upstream: Option<Arc<dyn deployments::UpstreamChat>>,
     /// Tokens served and not yet added to the stored counters, by account.
     meters: Mutex<HashMap<String, metering::TokenCounts>>,
+    /// Held while a flush moves counts from `meters` to the store, so that a reader never sees
+    /// them in neither place.
+    meter_flush: tokio::sync::Mutex<()>,
 }
 
 impl Platform {
@@ -79,6 +82,7 @@ impl Platform {
             live: Mutex::new(HashMap::new()),
             upstream: None,
             meters: Mutex::new(HashMap::new()),
+            meter_flush: tokio::sync::Mutex::new(()),
         }
     }
 
