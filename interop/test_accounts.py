@@ -463,3 +463,38 @@ def test_a_vault_that_times_out_leaves_the_setting_unchanged(tmp_path):
         for conn in held:
             conn.close()
         silent.close()
+
+
+def test_location_answers_the_resource_when_the_operation_is_done(keyhold):
+    """`Location` is the URL whose answer is the operation's result (the resource after a PUT
+    or PATCH, as a JavaScript `beginUpdateAndWait` or a `final-state-via: location` poller
+    reads it); `Azure-AsyncOperation` stays the operation status; a DELETE's `Location`
+    answers 200 once it is done."""
+    create_resource_group(keyhold, RG)
+    put_account(keyhold, "ai-lro", kind="AIServices", identity={"type": "SystemAssigned"},
+                allowProjectManagement=True)
+    url = account_url(keyhold, "ai-lro")
+    children = [(f"{url.split('?')[0]}/deployments/d1?{API}",
+                 {"sku": {"name": "Standard", "capacity": 1},
+                  "properties": {"model": {"format": "OpenAI", "name": "gpt-4o-mini", "version": "2024-07-18"}}}),
+                (f"{url.split('?')[0]}/projects/p1?{API}", {"location": "westeurope", "properties": {}})]
+    writes = [("PATCH", url, {"tags": {"step": "patched"}})] + [("PUT", u, b) for u, b in children]
+    for method, target, body in writes:
+        response = requests.request(method, target, json=body, headers=admin_headers(keyhold), timeout=10)
+        assert response.status_code in (200, 201, 202), response.text
+        location = response.headers["Location"]
+        assert location == target, (method, location)
+        status = requests.get(response.headers["Azure-AsyncOperation"], headers=admin_headers(keyhold), timeout=10)
+        assert status.json()["status"] == "Succeeded", status.text
+        result = requests.get(location, headers=admin_headers(keyhold), timeout=10)
+        assert result.status_code == 200 and result.json()["id"].lower() == target.split("?")[0].split(
+            keyhold.endpoint)[1].lower(), result.text
+    assert requests.get(url, headers=admin_headers(keyhold), timeout=10).json()["tags"] == {"step": "patched"}
+    # The SDK's update poller returns the account.
+    updated = cs(keyhold).accounts.begin_update(RG, "ai-lro", {"tags": {"step": "sdk"}}).result()
+    assert updated.name == "ai-lro" and updated.tags == {"step": "sdk"}
+    for target in [u for u, _ in children] + [url]:
+        deleted = requests.delete(target, headers=admin_headers(keyhold), timeout=10)
+        assert deleted.status_code == 202, deleted.text
+        done = requests.get(deleted.headers["Location"], headers=admin_headers(keyhold), timeout=10)
+        assert done.status_code == 200 and done.json()["status"] == "Succeeded", done.text

@@ -221,3 +221,40 @@ def test_oversized_and_cut_off_uploads_leave_nothing():
             if v is not None:
                 os.environ[k] = v
         assert server.stop() == 0
+
+
+def test_multipart_parts_in_any_order(keyhold, files_rg):
+    """The `openai` npm client sends `file` before `purpose`: the file streams in first and the
+    purpose still decides (fine-tune data is validated either way); a body without a valid
+    purpose, or with two files, leaves nothing behind."""
+    put_account(keyhold, "files-order", rg=RG)
+    key = list_keys(keyhold, "files-order")["key1"]
+    url = f"https://files-order.openai.localhost:{keyhold.port}/openai/files?api-version={API_VERSION}"
+    bad = json.dumps({"messages": [{"role": "user", "content": "no answer"}]}) + "\n"
+
+    def post(parts):
+        return requests.post(url, files=parts, headers={"api-key": key}, timeout=30)
+
+    rows = [
+        ([("file", ("t.jsonl", GOOD.encode())), ("purpose", (None, "fine-tune"))], 201, "processed"),
+        ([("file", ("t.jsonl", bad.encode())), ("purpose", (None, "fine-tune"))], 201, "error"),
+        ([("file", ("t.jsonl", bad.encode())), ("note", (None, "x")), ("purpose", (None, "assistants"))],
+         201, "processed"),
+        ([("purpose", (None, "fine-tune")), ("file", ("t.jsonl", bad.encode()))], 201, "error"),
+    ]
+    client = ai_client(keyhold, "files-order")
+    for parts, status, file_status in rows:
+        response = post(parts)
+        assert response.status_code == status, response.text
+        created = response.json()
+        assert created["status"] == file_status, created
+        assert client.files.content(created["id"]).read() == dict(parts)["file"][1]
+    listed = len(client.files.list().data)
+    for parts in [[("file", ("t.jsonl", GOOD.encode()))],
+                  [("file", ("t.jsonl", GOOD.encode())), ("purpose", (None, "nonsense"))],
+                  [("file", ("a.jsonl", GOOD.encode())), ("file", ("b.jsonl", GOOD.encode())),
+                   ("purpose", (None, "fine-tune"))],
+                  [("file", ("t.jsonl", GOOD.encode())), ("purpose", (None, "x" * 5000))]]:
+        response = post(parts)
+        assert response.status_code == 400, response.text
+    assert len(client.files.list().data) == listed

@@ -31,13 +31,14 @@ def claims_of(token: str) -> dict:
 def test_bootstrap_file_has_the_contract_fields(keyhold):
     boot = keyhold.bootstrap
     for field in ["tenantId", "subscriptionId", "clientId", "clientSecret", "authority",
-                  "managementEndpoint", "vaultDomain", "managementScope", "vaultScope", "aiScope"]:
+                  "managementEndpoint", "vaultDomain", "managementScope", "vaultScope", "aiScope",
+                  "graphScope", "graphEndpoint"]:
         assert boot.get(field), field
     mode = (keyhold.data_dir / "bootstrap.json").stat().st_mode & 0o777
     assert mode == 0o600
 
 
-@pytest.mark.parametrize("scope_field", ["managementScope", "vaultScope", "aiScope"])
+@pytest.mark.parametrize("scope_field", ["managementScope", "vaultScope", "aiScope", "graphScope"])
 def test_client_secret_credential_gets_verifiable_tokens(keyhold, scope_field):
     boot = keyhold.bootstrap
     token = credential(keyhold).get_token(boot[scope_field])

@@ -378,6 +378,8 @@ def test_the_readme_runs_as_written():
             if block.directive == "output":
                 expected = block.body.strip()
                 actual = session.ready_line()
+                if " and https://[::1]:" not in actual:  # a machine without the IPv6 loopback
+                    expected = re.sub(r" and https://\[::1\]:\d+", "", expected)
                 assert expected == actual, f"{block.where()} shows\n{expected}\nbut the server printed\n{actual}"
                 continue
             if block.lang not in RUN_LANGUAGES:

@@ -14,7 +14,8 @@ pub struct ServeArgs {
     /// TOML config file (env KEYHOLD_CONFIG). Unknown keys are rejected.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8443] (env KEYHOLD_LISTEN).
+    /// Address to listen on (env KEYHOLD_LISTEN); without it, both 127.0.0.1:8443 and
+    /// [::1]:8443.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Data directory [default: ./keyhold-data] (env KEYHOLD_DATA_DIR).
@@ -60,6 +61,10 @@ pub struct ServeArgs {
     /// (env KEYHOLD_AI_AUDIENCE).
     #[arg(long, value_name = "URI")]
     ai_audience: Option<String>,
+    /// Token audience of the Microsoft Graph subset [default: https://graph.localhost]
+    /// (env KEYHOLD_GRAPH_AUDIENCE); `{audience}:{port}` is accepted too.
+    #[arg(long, value_name = "URI")]
+    graph_audience: Option<String>,
     /// Seconds between re-checks of every customer-managed key; local vault changes are
     /// noticed at once (env KEYHOLD_KEY_CHECK_INTERVAL_SECS, default 60).
     #[arg(long, value_name = "SECONDS")]
@@ -120,6 +125,7 @@ impl ServeArgs {
             azure_vault_alias: self.azure_vault_alias,
             management_audience: self.management_audience,
             ai_audience: self.ai_audience,
+            graph_audience: self.graph_audience,
             trusted_issuer: None,
             trainer_command: (!self.trainer_command.is_empty()).then_some(self.trainer_command),
             inference_upstream_url: self.inference_upstream_url,

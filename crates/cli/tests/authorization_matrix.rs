@@ -48,7 +48,24 @@ enum Class {
     VaultData,
     /// A data action on A's AI account.
     AiData,
+    /// Any caller of A's tenant, answered with only what it may read (generic resource lists,
+    /// filtered per item) or what is the same for everyone (resource providers).
+    Filtered,
+    /// A Microsoft Graph read: every caller gets an answer, from its own tenant only (another
+    /// tenant's administrator sees nothing of A).
+    GraphRead,
+    /// A Graph read of one of A's objects: A's callers see it, another tenant's does not (404).
+    GraphNamed,
+    /// A Graph write on one of A's objects: A's callers without the directory action get 403,
+    /// another tenant's administrator (who holds it in its own tenant) finds nothing (404).
+    GraphWrite,
+    /// A Graph creation: A's callers without the directory action get 403; another tenant's
+    /// administrator acts in its own tenant only (neither refused nor reaching A).
+    GraphCreate,
 }
+
+/// "Neither 401 nor 403": an answer about the caller's own tenant.
+const OWN_TENANT: u16 = 1;
 
 /// The five callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +92,15 @@ fn expected(class: Class, who: Who, read: Option<u16>) -> Option<u16> {
     match (class, who) {
         (Class::Public, _) => None,
         (Class::Caller, _) => Some(200),
+        (Class::Filtered, OtherTenant) => Some(401),
+        (Class::Filtered, _) => Some(200),
+        (Class::GraphRead, _) => Some(read.unwrap_or(200)),
+        (Class::GraphNamed | Class::GraphWrite, OtherTenant) => Some(404),
+        (Class::GraphNamed, _) => Some(200),
+        (Class::GraphWrite | Class::GraphCreate, Reader | NoRoles | OtherGroup | Workload) => {
+            Some(403)
+        }
+        (Class::GraphCreate, OtherTenant) => Some(OWN_TENANT),
         (Class::Read, Reader) => Some(read.unwrap_or(200)),
         (
             Class::Read | Class::Write | Class::TenantA | Class::VaultData | Class::AiData,
@@ -93,6 +119,8 @@ enum Host {
     Service,
     Vault,
     Ai,
+    /// The service host with a Graph-audience token.
+    Graph,
 }
 
 /// One route, as a caller would send it.
@@ -156,6 +184,9 @@ struct Fixture {
     /// A finished template deployment's operation id and its long-running operation id.
     deployment_op: String,
     deployment_status: String,
+    /// The service principal (object id) and application object id of `app_id`.
+    sp_object_id: String,
+    app_object_id: String,
 }
 
 fn rows(f: &Fixture) -> Vec<Row> {
@@ -275,6 +306,37 @@ fn rows(f: &Fixture) -> Vec<Row> {
             .absent(arm(&format!("{kv}/keys/none"), KVV)),
         row(Write, Method::PUT, Service, arm(&format!("{kv}/keys/k2"), KVV))
             .body(json!({"properties": {"kty": "RSA", "keySize": 2048}})),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/resources"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{rg}/resources"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers"), RGV)),
+        row(Filtered, Method::GET, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault"), RGV)),
+        row(Filtered, Method::POST, Service, arm(&format!("{sub}/providers/Microsoft.KeyVault/register"), RGV)),
+        // Microsoft Graph.
+        row(GraphRead, Method::GET, Graph, "/v1.0/me").check(400),
+        row(GraphRead, Method::GET, Graph, "/v1.0/organization"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/users"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/servicePrincipals"),
+        row(GraphRead, Method::GET, Graph, "/v1.0/applications"),
+        row(GraphRead, Method::POST, Graph, "/v1.0/directoryObjects/getByIds")
+            .body(json!({"ids": [f.sp_object_id], "types": ["servicePrincipal"]}))
+            .check(200),
+        row(GraphNamed, Method::GET, Graph, format!("/v1.0/servicePrincipals/{}", f.sp_object_id))
+            .absent(format!("/v1.0/servicePrincipals/{}", uuid::Uuid::new_v4())),
+        row(GraphNamed, Method::GET, Graph, format!("/v1.0/applications/{}", f.app_object_id))
+            .absent(format!("/v1.0/applications/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::DELETE, Graph, format!("/v1.0/servicePrincipals/{}", f.sp_object_id))
+            .absent(format!("/v1.0/servicePrincipals/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::PATCH, Graph, format!("/v1.0/applications/{}", f.app_object_id))
+            .body(json!({"displayName": "renamed"}))
+            .absent(format!("/v1.0/applications/{}", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::POST, Graph, format!("/v1.0/applications/{}/addPassword", f.app_object_id))
+            .body(json!({"passwordCredential": {"displayName": "intruder"}}))
+            .absent(format!("/v1.0/applications/{}/addPassword", uuid::Uuid::new_v4())),
+        row(GraphWrite, Method::POST, Graph, format!("/v1.0/applications/{}/removePassword", f.app_object_id))
+            .body(json!({"keyId": uuid::Uuid::new_v4()}))
+            .absent(format!("/v1.0/applications/{}/removePassword", uuid::Uuid::new_v4())),
+        row(GraphCreate, Method::POST, Graph, "/v1.0/applications").body(json!({"displayName": "mx-graph-app"})),
+        row(GraphCreate, Method::POST, Graph, "/v1.0/servicePrincipals").body(json!({"appId": f.app_id})),
         // The directory API.
         row(TenantA, Method::GET, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals")),
         row(TenantA, Method::POST, Service, format!("/keyhold/v1/tenants/{t}/servicePrincipals"))
@@ -355,6 +417,7 @@ struct Tokens {
     management: String,
     vault: String,
     ai: String,
+    graph: String,
 }
 
 struct Harness {
@@ -365,6 +428,7 @@ struct Harness {
 
 const MGMT: &str = "https://management.localhost";
 const AI_AUDIENCE: &str = "https://cognitiveservices.localhost";
+const GRAPH_AUDIENCE: &str = "https://graph.localhost";
 
 impl Harness {
     fn base(&self) -> String {
@@ -377,6 +441,7 @@ impl Harness {
             Host::Service => format!("https://localhost:{port}{path}"),
             Host::Vault => format!("https://{VAULT}.vault.localhost:{port}{path}"),
             Host::Ai => format!("https://{ACCOUNT}.openai.localhost:{port}{path}"),
+            Host::Graph => format!("https://localhost:{port}{path}"),
         }
     }
 
@@ -408,6 +473,7 @@ impl Harness {
             management: self.token(tenant, client_id, secret, MGMT).await,
             vault: self.token(tenant, client_id, secret, &vault).await,
             ai: self.token(tenant, client_id, secret, AI_AUDIENCE).await,
+            graph: self.token(tenant, client_id, secret, GRAPH_AUDIENCE).await,
         }
     }
 
@@ -477,6 +543,8 @@ fn every_route_kind_has_a_row() {
         other_tenant_id: "o".into(),
         deployment_op: "0123456789ABCDEF".into(),
         deployment_status: "d".into(),
+        sp_object_id: uuid::Uuid::new_v4().to_string(),
+        app_object_id: uuid::Uuid::new_v4().to_string(),
     };
     let kinds = row_kinds(&fixture);
     let missing: Vec<String> = RouteKind::all()
@@ -498,6 +566,7 @@ fn row_kinds(fixture: &Fixture) -> BTreeSet<RouteKind> {
             Host::Service => "localhost:8443".to_owned(),
             Host::Vault => format!("{VAULT}.vault.localhost:8443"),
             Host::Ai => format!("{ACCOUNT}.openai.localhost:8443"),
+            Host::Graph => "graph.localhost:8443".to_owned(),
         };
         let host = classify_host(&host_name, "vault.localhost", "openai.localhost");
         assert!(
@@ -540,6 +609,10 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                     auth_value = format!("Bearer {}", admin.management);
                     Some(("authorization", auth_value.as_str()))
                 }
+                Host::Graph => {
+                    auth_value = format!("Bearer {}", admin.graph);
+                    Some(("authorization", auth_value.as_str()))
+                }
             };
             let (got, code, _) = h
                 .send(&r.method, r.host, &r.path, auth, r.body.as_ref())
@@ -559,12 +632,36 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                 Host::Service => &tokens.management,
                 Host::Vault => &tokens.vault,
                 Host::Ai => &tokens.ai,
+                Host::Graph => &tokens.graph,
             };
             let bearer = format!("Bearer {token}");
             let auth = Some(("authorization", bearer.as_str()));
-            let (got, code, _) = h
+            let (got, code, answer) = h
                 .send(&r.method, r.host, &r.path, auth, r.body.as_ref())
                 .await;
+            // A filtered list shows A's objects to none of the callers but its Reader.
+            if r.class == Class::Filtered && who != Who::Reader {
+                let text = answer.to_string();
+                if text.contains(VAULT) || text.contains(ACCOUNT) {
+                    failures.push(format!("{label} as {who:?} lists A's objects: {text}"));
+                }
+            } else if r.class == Class::Filtered && r.path.contains("/resources?") {
+                let text = answer.to_string();
+                if !text.contains(VAULT) || !text.contains(ACCOUNT) {
+                    failures.push(format!(
+                        "{label}: the Reader does not see A's objects: {text}"
+                    ));
+                }
+            }
+            // Graph answers about the caller's own tenant only.
+            if matches!(r.class, Class::GraphRead | Class::GraphCreate) && who == Who::OtherTenant {
+                let text = answer.to_string();
+                // (A creation may echo the appId it was sent; it must not show A's tenant.)
+                let named = r.class == Class::GraphRead && text.contains(&fixture.app_id);
+                if text.contains(&fixture.tenant) || named {
+                    failures.push(format!("{label} as {who:?} shows tenant A: {text}"));
+                }
+            }
             match expected(r.class, who, r.check) {
                 None => {
                     if got != anonymous.0 || got == 401 || got == 403 {
@@ -572,6 +669,11 @@ async fn no_caller_reaches_what_it_was_not_granted() {
                             "{label} as {who:?}: {got} {code}, anonymous got {}",
                             anonymous.0
                         ));
+                    }
+                }
+                Some(OWN_TENANT) => {
+                    if got == 401 || got == 403 || got >= 500 {
+                        failures.push(format!("{label} as {who:?}: {got} {code}, expected an answer about its own tenant"));
                     }
                 }
                 Some(want) => {
@@ -885,6 +987,7 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
         management: msi(MGMT.into()).await,
         vault: msi(format!("https://vault.localhost:{}", h.server.port())).await,
         ai: msi(AI_AUDIENCE.into()).await,
+        graph: msi(GRAPH_AUDIENCE.into()).await,
     };
 
     // A finished template deployment with one resource.
@@ -968,7 +1071,26 @@ async fn setup(h: &Harness) -> (Fixture, Vec<Tokens>, Tokens, String) {
     }
     callers.push(workload);
     callers.push(b_admin);
+    // The Graph ids of mx-none: its service principal's and its application's.
+    let app_id = sp[0]["appId"].as_str().unwrap().to_owned();
+    let apps: Value = h
+        .http
+        .get(format!("{}/v1.0/applications", h.base()))
+        .query(&[("$filter", format!("appId eq '{app_id}'"))])
+        .bearer_auth(&admin.graph)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app_object_id = apps["value"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("applications: {apps}"))
+        .to_owned();
     let fixture = Fixture {
+        sp_object_id: sp[0]["id"].as_str().unwrap().to_owned(),
+        app_object_id,
         tenant,
         sub,
         operation,

@@ -36,7 +36,7 @@ pub fn validate_resource_group_name(name: &str) -> Result<(), IdentityError> {
     }
 }
 
-fn display_name(name: &str) -> Result<String, IdentityError> {
+pub(crate) fn display_name(name: &str) -> Result<String, IdentityError> {
     let trimmed = name.trim();
     if trimmed.is_empty() || trimmed.len() > 256 || trimmed.chars().any(char::is_control) {
         return Err(IdentityError::InvalidName {

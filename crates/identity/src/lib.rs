@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod access;
+mod applications;
 mod bootstrap;
 mod cache;
 mod directory;
@@ -29,12 +30,14 @@ use std::sync::Arc;
 use keyhold_crypto::Sealer;
 use keyhold_store::RecordStore;
 
+pub use applications::MAX_SECRETS;
 pub use bootstrap::{BOOTSTRAP_CLAIM_TAKEOVER, BootstrapOutcome};
 pub use error::{IdentityError, InvalidClientReason, TokenError};
 pub use external::{JwksSource, TrustedIssuer, external_object_id};
 pub use managed::WorkloadSelector;
 pub use model::{
-    Principal, PrincipalKind, ResourceGroup, RoleAssignment, Subscription, Tenant, WorkloadBinding,
+    Principal, PrincipalKind, ResourceGroup, RoleAssignment, SecretCredential, Subscription,
+    Tenant, WorkloadBinding,
 };
 pub use roles::{BUILTIN_ROLES, RoleDefinition};
 pub use secrets::NewSecret;

@@ -101,6 +101,9 @@ pub struct SecretCredential {
     pub created: u64,
     /// Expiry, if any.
     pub expires: Option<u64>,
+    /// A label the owner gave it (Microsoft Graph's `passwordCredential.displayName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// A security principal.

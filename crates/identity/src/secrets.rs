@@ -64,6 +64,7 @@ pub fn hash_secret(
         iterations: PBKDF2_ITERATIONS,
         created: now,
         expires,
+        display_name: None,
     })
 }
 

@@ -150,6 +150,19 @@ pub struct FileUpload<'a> {
     out: Vec<u8>,
     limit: u64,
     validator: Option<ChatJsonlValidator>,
+    /// False until the purpose is known (a multipart body may send it after the file).
+    purpose_known: bool,
+}
+
+fn check_purpose(purpose: &str) -> Result<(), PlatformError> {
+    if PURPOSES.contains(&purpose) {
+        Ok(())
+    } else {
+        Err(PlatformError::InvalidUpload(format!(
+            "purpose {purpose:?} is invalid; use one of {}",
+            PURPOSES.join(", ")
+        )))
+    }
 }
 
 impl Platform {
@@ -161,12 +174,33 @@ impl Platform {
         purpose: &str,
         limit: u64,
     ) -> Result<FileUpload<'a>, PlatformError> {
-        if !PURPOSES.contains(&purpose) {
-            return Err(PlatformError::InvalidUpload(format!(
-                "purpose {purpose:?} is invalid; use one of {}",
-                PURPOSES.join(", ")
-            )));
-        }
+        check_purpose(purpose)?;
+        self.start_upload(account, filename, Some(purpose), limit)
+            .await
+    }
+
+    /// Starts an upload whose purpose is not known yet (a multipart body that sends the file
+    /// before its `purpose`). The content streams through encryption as usual and is also
+    /// validated as chat JSONL on the way (bounded memory: one line), because whether that
+    /// validation counts depends on the purpose; [`FileUpload::set_purpose`] must be called
+    /// before [`FileUpload::finish`], which then keeps the validation's verdict only for
+    /// `fine-tune`. Nothing is published for a missing or invalid purpose.
+    pub async fn begin_upload_without_purpose<'a>(
+        &'a self,
+        account: &Account,
+        filename: &str,
+        limit: u64,
+    ) -> Result<FileUpload<'a>, PlatformError> {
+        self.start_upload(account, filename, None, limit).await
+    }
+
+    async fn start_upload<'a>(
+        &'a self,
+        account: &Account,
+        filename: &str,
+        purpose: Option<&str>,
+        limit: u64,
+    ) -> Result<FileUpload<'a>, PlatformError> {
         if filename.is_empty() || filename.len() > 512 {
             return Err(PlatformError::InvalidUpload(
                 "the file needs a name of at most 512 bytes".into(),
@@ -192,7 +226,7 @@ impl Platform {
                 bytes: 0,
                 created_at: Self::now(),
                 filename: filename.to_owned(),
-                purpose: purpose.to_owned(),
+                purpose: purpose.unwrap_or_default().to_owned(),
                 status: "processed".into(),
                 status_details: None,
             },
@@ -202,7 +236,10 @@ impl Platform {
             upload,
             out: Vec::with_capacity(DEFAULT_SEGMENT_SIZE as usize + 64),
             limit,
-            validator: (purpose == "fine-tune").then(ChatJsonlValidator::default),
+            validator: purpose
+                .is_none_or(|p| p == "fine-tune")
+                .then(ChatJsonlValidator::default),
+            purpose_known: purpose.is_some(),
         })
     }
 
@@ -399,6 +436,23 @@ impl Platform {
 }
 
 impl FileUpload<'_> {
+    /// Sets the purpose of an upload begun without one (checked; an upload whose purpose was
+    /// given at the start keeps it and refuses another).
+    pub fn set_purpose(&mut self, purpose: &str) -> Result<(), PlatformError> {
+        if self.purpose_known {
+            return Err(PlatformError::InvalidUpload(
+                "the upload has more than one purpose field".into(),
+            ));
+        }
+        check_purpose(purpose)?;
+        self.object.purpose = purpose.to_owned();
+        self.purpose_known = true;
+        if purpose != "fine-tune" {
+            self.validator = None;
+        }
+        Ok(())
+    }
+
     /// Adds plaintext. Over the size limit, the upload must be aborted.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), PlatformError> {
         self.object.bytes += chunk.len() as u64;
@@ -423,6 +477,12 @@ impl FileUpload<'_> {
     /// Seals the last segment, publishes the object and its metadata. Refused (and nothing
     /// kept) if the account's key became inaccessible meanwhile.
     pub async fn finish(mut self) -> Result<FileObject, PlatformError> {
+        if !self.purpose_known {
+            self.upload.abort().await?;
+            return Err(PlatformError::InvalidUpload(
+                "the upload has no purpose field".into(),
+            ));
+        }
         let account = self.platform.account(&self.account.name).await?;
         if let Err(err) = self.platform.check_key_access(&account) {
             self.upload.abort().await?;

@@ -62,6 +62,9 @@ pub struct Platform {
     /// SHA-256 of each account's two API keys, by account, with the sealed keys they were
     /// computed from (a regenerated key invalidates the entry). Never the keys themselves.
     key_digests: Mutex<HashMap<String, KeyDigests>>,
+    /// Held while a flush moves counts from `meters` to the store, so that a reader never sees
+    /// them in neither place.
+    meter_flush: tokio::sync::Mutex<()>,
 }
 
 /// The sealed API keys of an account and the SHA-256 of each key in clear.
@@ -88,6 +91,7 @@ impl Platform {
             upstream: None,
             meters: Mutex::new(HashMap::new()),
             key_digests: Mutex::new(HashMap::new()),
+            meter_flush: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -77,6 +77,8 @@ impl Platform {
 
     /// Adds the counts served since the last flush to the stored counters.
     pub async fn flush_meters(&self) -> Result<(), PlatformError> {
+        // Counts drained here are in neither place until stored: readers wait for the flush.
+        let _flushing = self.meter_flush.lock().await;
         let pending: Vec<(String, TokenCounts)> = match self.meters.lock() {
             Ok(mut m) => m.drain().collect(),
             Err(_) => return Ok(()),
@@ -109,6 +111,7 @@ impl Platform {
     }
 
     async fn token_counts(&self, account: &str) -> Result<TokenCounts, PlatformError> {
+        let _flushing = self.meter_flush.lock().await;
         let key = account.to_ascii_lowercase();
         let mut total = self
             .records

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::http::ApiError;
 use crate::routes::{Route, RouteError, classify_host};
 use crate::state::AppState;
-use crate::{ai_api, arm, directory, identity_api, vault_api};
+use crate::{ai_api, arm, directory, graph_api, identity_api, vault_api};
 
 /// Header carrying keyhold's id for the request (Azure's name).
 pub const REQUEST_ID: &str = "x-ms-request-id";
@@ -94,6 +94,7 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
         }
         Route::Arm(route) => arm::handle(&state, route, request).await,
         Route::Directory(route) => directory::handle(&state, route, request).await,
+        Route::Graph(route) => graph_api::handle(&state, route, request).await,
         Route::Vault { vault, route } => vault_api::handle(&state, &vault, route, request).await,
         Route::Ai { account, v1, route } => {
             ai_api::handle(&state, &account, v1, route, request).await

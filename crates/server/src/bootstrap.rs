@@ -24,6 +24,8 @@ fn endpoint_fields(config: &Config, port: u16, ca_pem: Option<&Path>) -> Value {
         "managementScope": format!("{}/.default", config.management_audience),
         "vaultScope": format!("{}/.default", config.vault_audience()),
         "aiScope": format!("{}/.default", config.ai_audience),
+        "graphScope": format!("{}/.default", config.graph_audience),
+        "graphEndpoint": format!("{}/", crate::http::auth::with_port(&config.graph_audience, port)),
         "caCertificate": ca_pem.and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()),
     })
 }

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod directory;
+pub mod graph_api;
 pub mod http;
 pub mod identity_api;
 pub mod jwks_fetch;

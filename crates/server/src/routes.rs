@@ -15,6 +15,7 @@ use axum::http::Method;
 pub use crate::ai_api::routes::AiRoute;
 pub use crate::arm::routes::{ArmRoute, ResourceOp};
 pub use crate::directory::routes::DirectoryRoute;
+pub use crate::graph_api::routes::GraphRoute;
 pub use crate::http::RouteError;
 use crate::http::authz::{Access, Scope};
 pub use crate::vault_api::routes::{KeyOperation, VaultRoute};
@@ -60,6 +61,8 @@ pub enum Route {
     Arm(ArmRoute),
     /// keyhold's directory API (`/keyhold/v1/…`).
     Directory(DirectoryRoute),
+    /// The Microsoft Graph subset (`/v1.0/…`, `/beta/…`).
+    Graph(GraphRoute),
     /// An AI account's data plane (OpenAI-compatible).
     Ai {
         /// Account name (lower case, from the host).
@@ -98,6 +101,8 @@ pub enum RouteKind {
     Vault(crate::vault_api::routes::VaultRouteKind),
     /// An AI account's data plane.
     Ai(crate::ai_api::routes::AiRouteKind),
+    /// The Microsoft Graph subset.
+    Graph(crate::graph_api::routes::GraphRouteKind),
 }
 
 impl RouteKind {
@@ -127,6 +132,11 @@ impl RouteKind {
                 .iter()
                 .map(|k| RouteKind::Ai(*k)),
         );
+        all.extend(
+            crate::graph_api::routes::GraphRouteKind::ALL
+                .iter()
+                .map(|k| RouteKind::Graph(*k)),
+        );
         all
     }
 
@@ -138,6 +148,7 @@ impl RouteKind {
             RouteKind::Directory(k) => format!("Directory.{}", k.name()),
             RouteKind::Vault(k) => format!("Vault.{}", k.name()),
             RouteKind::Ai(k) => format!("Ai.{}", k.name()),
+            RouteKind::Graph(k) => format!("Graph.{}", k.name()),
         }
     }
 }
@@ -158,6 +169,7 @@ impl Route {
             Route::Directory(r) => RouteKind::Directory(r.kind()),
             Route::Vault { route, .. } => RouteKind::Vault(route.kind()),
             Route::Ai { route, .. } => RouteKind::Ai(route.kind()),
+            Route::Graph(r) => RouteKind::Graph(r.kind()),
         }
     }
 
@@ -181,6 +193,7 @@ impl Route {
             Route::Directory(r) => r.access(),
             Route::Vault { route, .. } => route.access(),
             Route::Ai { route, .. } => route.access(),
+            Route::Graph(r) => r.access(),
         }
     }
 }
@@ -249,6 +262,9 @@ fn parse_service(method: &Method, segments: &[&str], lower: &[&str]) -> Result<R
     }
     if let Some(directory) = crate::directory::routes::parse(method, segments) {
         return directory.map(Route::Directory);
+    }
+    if let Some(graph) = crate::graph_api::routes::parse(method, segments, lower) {
+        return graph.map(Route::Graph);
     }
     let tenant = || {
         segments

@@ -77,6 +77,8 @@ impl From<crate::master_key_check::KeyCheckError> for StartupError {
 pub struct ReadyInfo {
     /// The bound address.
     pub addr: SocketAddr,
+    /// Further bound addresses (the IPv6 loopback by default).
+    pub also: Vec<SocketAddr>,
     /// The management/identity base URL.
     pub management_url: String,
     /// A vault URL template (`{vault}` stands for the name).
@@ -93,10 +95,14 @@ pub struct ReadyInfo {
 
 impl std::fmt::Display for ReadyInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "keyhold ready on https://{}", self.addr)?;
+        for also in &self.also {
+            write!(f, " and https://{also}")?;
+        }
         write!(
             f,
-            "keyhold ready on https://{} | management {} | vaults {} | ai {}",
-            self.addr, self.management_url, self.vault_url_template, self.ai_url_template
+            " | management {} | vaults {} | ai {}",
+            self.management_url, self.vault_url_template, self.ai_url_template
         )?;
         if let Some(ca) = &self.ca_pem {
             write!(f, " | trust CA {}", ca.display())?;
@@ -120,6 +126,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         addr: config.listen,
         reason: e.to_string(),
     })?;
+    let extra_listeners = bind_also(&config.listen_also)?;
     let mut master = master_key::load(config.master_key_file.as_deref(), &data_dir, state)?;
     if let StoreConfig::Postgres(_) = &config.store
         && !matches!(
@@ -180,6 +187,8 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
             config.vault_audience(),
             crate::http::auth::vault_audience_with_port(&config.vault_audience(), port),
             config.ai_audience.clone(),
+            config.graph_audience.clone(),
+            crate::http::auth::with_port(&config.graph_audience, port),
         ],
     );
     let outcome = bootstrap::run(&Identity::new(
@@ -311,25 +320,40 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
     let app = router(app_state);
     // The platform's calls of this server's own vaults go through the same router, in process.
     let _ = local_router.set(app.clone());
-    let handle = axum_server::Handle::new();
-    spawn_signal_handler(handle.clone())?;
     let rustls_config =
         axum_server::tls_rustls::RustlsConfig::from_config(prepared_tls.server_config.clone());
-    let server = axum_server::from_tcp_rustls(listener, rustls_config)
-        .map_err(|e| StartupError::Serve(e.to_string()))?
-        .handle(handle.clone());
-    let serving = tokio::spawn(async move {
-        server
-            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-    });
-    if handle.listening().await.is_none() {
-        return Err(StartupError::Serve(
-            "listener stopped before it was ready".into(),
-        ));
+    let mut handles = Vec::new();
+    let mut servings = Vec::new();
+    let mut also = Vec::new();
+    for listener in std::iter::once(listener).chain(extra_listeners) {
+        if let Ok(bound) = listener.local_addr()
+            && bound != addr
+        {
+            also.push(bound);
+        }
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, rustls_config.clone())
+            .map_err(|e| StartupError::Serve(e.to_string()))?
+            .handle(handle.clone());
+        let app = app.clone();
+        servings.push(tokio::spawn(async move {
+            server
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+        }));
+        handles.push(handle);
+    }
+    spawn_signal_handler(handles.clone())?;
+    for handle in &handles {
+        if handle.listening().await.is_none() {
+            return Err(StartupError::Serve(
+                "listener stopped before it was ready".into(),
+            ));
+        }
     }
     on_ready(&ReadyInfo {
         addr,
+        also,
         management_url: format!("https://localhost:{port}/"),
         vault_url_template: format!("https://{{vault}}.{}:{port}/", config.vault_domain),
         ai_url_template: format!("https://{{account}}.{}:{port}/", config.ai_domain),
@@ -337,7 +361,20 @@ pub async fn run(config: Config, on_ready: impl FnOnce(&ReadyInfo)) -> Result<()
         bootstrap: Some(data_dir.bootstrap_file()).filter(|p| p.exists()),
         initialized: state != DataDirState::Initialized,
     });
-    match serving.await {
+    // Serving ends on a signal (every listener drains) or when a listener fails, which
+    // stops the others too.
+    let (first, _, rest) = futures::future::select_all(servings).await;
+    for handle in &handles {
+        handle.graceful_shutdown(Some(GRACE_PERIOD));
+    }
+    let mut outcome = first;
+    for serving in rest {
+        let done = serving.await;
+        if matches!(outcome, Ok(Ok(()))) {
+            outcome = done;
+        }
+    }
+    match outcome {
         Ok(Ok(())) => {
             tracing::info!("keyhold stopped");
             Ok(())
@@ -453,6 +490,27 @@ fn with_trusted_issuers(
         .with_jwks_source(Arc::new(source)))
 }
 
+/// Binds the further default listeners. One whose address this machine lacks (no IPv6
+/// loopback) is skipped with a warning; an occupied one fails the start like the first.
+fn bind_also(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, StartupError> {
+    let mut out = Vec::new();
+    for addr in addrs {
+        match TcpListener::bind(addr) {
+            Ok(listener) => out.push(listener),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported
+                ) || e.raw_os_error() == Some(nix::libc::EAFNOSUPPORT) =>
+            {
+                tracing::warn!(%addr, error = %e, "not listening on this address: the machine does not have it");
+            }
+            Err(_) => out.push(bind(*addr)?),
+        }
+    }
+    Ok(out)
+}
+
 fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr).map_err(|e| {
         let reason = match e.kind() {
@@ -522,7 +580,7 @@ fn open_blobs(blob: &BlobConfig, shared: bool) -> Result<Arc<dyn BlobStore>, Sta
 
 /// Registers SIGINT/SIGTERM handlers *now* (before readiness is announced, so a signal sent
 /// right after the ready line is never lost to the default action), then drains gracefully.
-fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) -> Result<(), StartupError> {
+fn spawn_signal_handler(handles: Vec<axum_server::Handle<SocketAddr>>) -> Result<(), StartupError> {
     use tokio::signal::unix::{SignalKind, signal};
     let install = |kind| {
         signal(kind).map_err(|e| StartupError::Serve(format!("cannot install signal handler: {e}")))
@@ -538,7 +596,9 @@ fn spawn_signal_handler(handle: axum_server::Handle<SocketAddr>) -> Result<(), S
             grace_secs = GRACE_PERIOD.as_secs(),
             "shutdown signal received; draining connections"
         );
-        handle.graceful_shutdown(Some(GRACE_PERIOD));
+        for handle in &handles {
+            handle.graceful_shutdown(Some(GRACE_PERIOD));
+        }
     });
     Ok(())
 }

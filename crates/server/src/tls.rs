@@ -149,6 +149,16 @@ pub fn server_names(config: &Config) -> Vec<String> {
         format!("*.{}", config.vault_domain),
         format!("*.{}", config.ai_domain),
     ];
+    // The Microsoft Graph audience's host (`graph.localhost`): the Azure CLI calls Graph at the
+    // URL it asks tokens for.
+    if let Some(host) = config
+        .graph_audience
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .filter(|h| !h.is_empty())
+    {
+        names.push(host.to_owned());
+    }
     let listen_ip = config.listen.ip();
     if !listen_ip.is_unspecified() && !listen_ip.is_loopback() {
         names.push(listen_ip.to_string());
@@ -371,6 +381,7 @@ mod tests {
             "127.0.0.1",
             "*.vault.localhost",
             "*.openai.localhost",
+            "graph.localhost",
             "kh.example",
             "10.1.2.3",
         ] {

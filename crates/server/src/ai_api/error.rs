@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use keyhold_platform::PlatformError;
 
 use crate::http::ApiError;
+use crate::http::api_version::{self, Plane, VersionError};
 
 /// Maps a platform error to the data plane's status and code.
 pub(crate) fn platform_error(err: PlatformError) -> ApiError {
@@ -52,6 +53,33 @@ pub(crate) fn platform_error(err: PlatformError) -> ApiError {
         }
     };
     ApiError::new(status, err.code(), err.to_string())
+}
+
+/// Checks the `api-version` of a dated path: the published Azure OpenAI versions, newer ones,
+/// and the `preview` and `latest` aliases; refusals in the data plane's shape.
+pub(crate) fn api_version(uri: &axum::http::Uri) -> Result<(), ApiError> {
+    if let Some(alias) = api_version::query_param(uri, "api-version")
+        && matches!(alias.as_str(), "preview" | "latest")
+    {
+        return Ok(());
+    }
+    match api_version::require(uri, Plane::OpenAi) {
+        Ok(_) => Ok(()),
+        Err(VersionError::Missing { .. }) => Err(ApiError::bad_request(
+            "BadRequest",
+            format!(
+                "Missing the api-version query parameter (for example api-version={}), or use the /openai/v1/ paths.",
+                Plane::OpenAi.newest_stable()
+            ),
+        )),
+        Err(VersionError::Invalid { version, .. }) => Err(ApiError::bad_request(
+            "BadRequest",
+            format!(
+                "api-version {version:?} is not supported; use {} or later, preview, or the /openai/v1/ paths.",
+                Plane::OpenAi.newest_stable()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

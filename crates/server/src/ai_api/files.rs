@@ -111,7 +111,35 @@ fn stream(content: FileContent) -> impl futures::Stream<Item = Result<Bytes, std
     })
 }
 
-/// Streams the multipart body: `purpose` (must come first, as the SDKs send it), then `file`.
+/// Longest non-file field read (`purpose` and anything else sent along).
+const MAX_FIELD: usize = 1024;
+
+/// A small text field, bounded.
+async fn small_text(mut field: multer::Field<'_>) -> Result<String, ApiError> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| ApiError::bad_request("invalidPayload", format!("cannot read a field: {e}")))?
+    {
+        if text.len() + chunk.len() > MAX_FIELD {
+            return Err(ApiError::bad_request(
+                "invalidPayload",
+                format!("a form field other than file is longer than {MAX_FIELD} bytes"),
+            ));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text)
+        .map(|t| t.trim().to_owned())
+        .map_err(|_| ApiError::bad_request("invalidPayload", "a form field is not UTF-8"))
+}
+
+/// Streams the multipart body. Its parts may come in any order: the `file` streams through
+/// encryption as it arrives whether or not `purpose` came before it; a `purpose` after the
+/// file is applied before the upload is published (the JSONL validation a fine-tune purpose
+/// needs ran while the file streamed, see `Platform::begin_upload_without_purpose`), and an
+/// upload without a valid purpose is dropped, leaving nothing behind.
 async fn upload(
     state: &AppState,
     account: &Account,
@@ -128,57 +156,93 @@ async fn upload(
         .map_err(|_| bad("the upload must be multipart/form-data with fields purpose and file"))?;
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
     let mut purpose: Option<String> = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(&format!("the multipart body is malformed: {e}")))?
-    {
+    let mut upload: Option<keyhold_platform::files::FileUpload<'_>> = None;
+    let platform = state.platform();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                if let Some(upload) = upload.take() {
+                    upload.abort().await.map_err(platform_error)?;
+                }
+                return Err(bad(&format!("the multipart body is malformed: {e}")));
+            }
+        };
         match field.name() {
             Some("purpose") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| bad(&format!("cannot read purpose: {e}")))?;
-                purpose = Some(text.trim().to_owned());
+                let text = match small_text(field).await {
+                    Ok(text) => text,
+                    Err(err) => {
+                        if let Some(upload) = upload.take() {
+                            upload.abort().await.map_err(platform_error)?;
+                        }
+                        return Err(err);
+                    }
+                };
+                match upload.as_mut() {
+                    Some(pending) => {
+                        if let Err(err) = pending.set_purpose(&text) {
+                            if let Some(upload) = upload.take() {
+                                upload.abort().await.map_err(platform_error)?;
+                            }
+                            return Err(platform_error(err));
+                        }
+                    }
+                    None if purpose.is_some() => {
+                        return Err(bad("the upload has more than one purpose field"));
+                    }
+                    None => purpose = Some(text),
+                }
             }
             Some("file") => {
-                let purpose = purpose
-                    .clone()
-                    .ok_or_else(|| bad("the purpose field must come before the file field"))?;
+                if let Some(upload) = upload.take() {
+                    upload.abort().await.map_err(platform_error)?;
+                    return Err(bad("the upload has more than one file field"));
+                }
                 let filename = field.file_name().unwrap_or("upload").to_owned();
-                let mut upload = state
-                    .platform()
-                    .begin_upload(account, &filename, &purpose, state.config().max_file_bytes)
-                    .await
-                    .map_err(platform_error)?;
+                let limit = state.config().max_file_bytes;
+                let mut started = match &purpose {
+                    Some(p) => platform.begin_upload(account, &filename, p, limit).await,
+                    None => {
+                        platform
+                            .begin_upload_without_purpose(account, &filename, limit)
+                            .await
+                    }
+                }
+                .map_err(platform_error)?;
+                let mut field = field;
                 loop {
                     let chunk = match field.chunk().await {
                         Ok(Some(chunk)) => chunk,
                         Ok(None) => break,
                         Err(e) => {
-                            upload.abort().await.map_err(platform_error)?;
+                            started.abort().await.map_err(platform_error)?;
                             return Err(bad(&format!("the upload was cut off: {e}")));
                         }
                     };
-                    if let Err(err) = upload.write(&chunk).await {
-                        upload.abort().await.map_err(platform_error)?;
+                    if let Err(err) = started.write(&chunk).await {
+                        started.abort().await.map_err(platform_error)?;
                         return Err(platform_error(err));
                     }
                 }
-                // Anything after the file must still be a well-formed multipart body.
-                drop(field);
-                while let Some(rest) = multipart.next_field().await.transpose() {
-                    if let Err(e) = rest {
-                        upload.abort().await.map_err(platform_error)?;
-                        return Err(bad(&format!("the multipart body is malformed: {e}")));
-                    }
-                }
-                return upload.finish().await.map_err(platform_error);
+                upload = Some(started);
             }
-            _ => {}
+            // Other fields are read (bounded) and ignored.
+            _ => {
+                if let Err(err) = small_text(field).await {
+                    if let Some(upload) = upload.take() {
+                        upload.abort().await.map_err(platform_error)?;
+                    }
+                    return Err(err);
+                }
+            }
         }
     }
-    Err(platform_error(PlatformError::InvalidUpload(
-        "the upload has no file field".into(),
-    )))
+    match upload {
+        Some(upload) => upload.finish().await.map_err(platform_error),
+        None => Err(platform_error(PlatformError::InvalidUpload(
+            "the upload has no file field".into(),
+        ))),
+    }
 }

@@ -64,7 +64,7 @@ pub async fn handle(
     };
     let result = async {
         if !v1 {
-            check_api_version(&head)?;
+            error::api_version(head.uri())?;
         }
         let account = state
             .platform()
@@ -146,38 +146,6 @@ pub(crate) fn limit_param(
                     format!("limit must be a number from 1 to {max}"),
                 )
             }),
-    }
-}
-
-fn check_api_version(head: &RequestHead) -> Result<(), ApiError> {
-    let Some(version) = crate::http::api_version::query_param(head.uri(), "api-version") else {
-        return Err(ApiError::bad_request(
-            "BadRequest",
-            "Missing the api-version query parameter (for example api-version=2024-10-21), or use the /openai/v1/ paths.",
-        ));
-    };
-    let dated = |v: &str| {
-        let date = v.get(..10).unwrap_or_default();
-        date.len() == 10
-            && date.chars().enumerate().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    c == '-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            })
-            && matches!(&v[10..], "" | "-preview")
-            && date >= "2023-05-15"
-    };
-    if dated(&version) || version == "preview" || version == "latest" {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "BadRequest",
-            format!(
-                "api-version {version:?} is not supported; use 2024-10-21 or later, preview, or the /openai/v1/ paths."
-            ),
-        ))
     }
 }
 

@@ -19,24 +19,14 @@ use serde_json::{Value, json};
 
 use super::account_body::{AccountBody, parse_encryption, parse_identity};
 use super::error::platform_error;
-use super::lro::{OPERATIONS, Operation, with_operation};
+use super::lro::{Finished, OPERATIONS, Operation, with_operation};
+use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::api_version::require;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-/// `Microsoft.CognitiveServices` api-versions keyhold answers.
-pub const COGNITIVE_VERSIONS: &[&str] = &[
-    "2023-05-01",
-    "2024-04-01-preview",
-    "2024-10-01",
-    "2025-04-01-preview",
-    "2025-06-01",
-    "2025-09-01",
-    "2026-03-01",
-];
 
 pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let kind = match (
@@ -73,7 +63,7 @@ pub(crate) async fn identity_json(state: &AppState, account: &Account) -> Result
 }
 
 /// The ARM shape of an account.
-async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+pub(crate) async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
     let encryption = match &account.encryption {
         Encryption::Mmk => {
             json!({ "keySource": "Microsoft.CognitiveServices", "status": "Active" })
@@ -216,11 +206,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(
-        request.uri(),
-        "Microsoft.CognitiveServices",
-        COGNITIVE_VERSIONS,
-    )?;
+    api_version(request.uri(), Plane::CognitiveServices)?;
     let sub = grant.sub()?;
     dispatch(state, request, body, route, &grant.caller, sub).await
 }
@@ -298,7 +284,14 @@ async fn dispatch(
                     StatusCode::OK
                 };
                 let response = json(status, account_json(state, &account).await?);
-                with_operation(state, sub, &account.location, response).await
+                with_operation(
+                    state,
+                    sub,
+                    &account.location,
+                    response,
+                    Finished::Resource(request),
+                )
+                .await
             }
             ResourceOp::Delete => match account_in_group(state, sub, &resource_group, &name).await?
             {
@@ -308,7 +301,7 @@ async fn dispatch(
                         .await
                         .map_err(platform_error)?;
                     let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &a.location, response).await
+                    with_operation(state, sub, &a.location, response, Finished::Deleted).await
                 }
                 None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
             },
@@ -460,7 +453,14 @@ async fn dispatch(
                     .await
                     .map_err(platform_error)?;
                 let response = crate::http::empty(StatusCode::ACCEPTED);
-                return with_operation(state, sub, &deleted.account.location, response).await;
+                return with_operation(
+                    state,
+                    sub,
+                    &deleted.account.location,
+                    response,
+                    Finished::Deleted,
+                )
+                .await;
             }
             Ok(json(StatusCode::OK, deleted_json(&deleted)))
         }

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::arm::error::api_version;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
-use crate::http::api_version::{AUTHORIZATION, query_param, require};
+use crate::http::api_version::{Plane, query_param};
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
@@ -98,7 +99,7 @@ pub async fn list_assignments(
     grant: &Grant,
     scope: &str,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "roleAssignments", AUTHORIZATION)?;
+    api_version(request.uri(), Plane::Authorization)?;
     let sub = grant.sub()?;
     let assignments = state
         .identity()
@@ -123,7 +124,7 @@ pub async fn assignment(
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "roleAssignments", AUTHORIZATION)?;
+    api_version(request.uri(), Plane::Authorization)?;
     let caller = &grant.caller;
     let sub = grant.sub()?.id.to_string();
     let id = Uuid::parse_str(name).map_err(|_| {
@@ -227,7 +228,7 @@ pub async fn list_definitions(
     grant: &Grant,
 ) -> Result<Response, ApiError> {
     let _ = state;
-    require(request.uri(), "roleDefinitions", AUTHORIZATION)?;
+    api_version(request.uri(), Plane::Authorization)?;
     let sub = grant.sub()?.id.to_string();
     let wanted = query_param(request.uri(), "$filter").and_then(|f| {
         let f = f.trim();
@@ -254,7 +255,7 @@ pub async fn get_definition(
     id: &str,
 ) -> Result<Response, ApiError> {
     let _ = state;
-    require(request.uri(), "roleDefinitions", AUTHORIZATION)?;
+    api_version(request.uri(), Plane::Authorization)?;
     let sub = grant.sub()?.id.to_string();
     let role = Uuid::parse_str(id)
         .ok()

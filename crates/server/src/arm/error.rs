@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use keyhold_platform::PlatformError;
 use keyhold_vault::VaultError;
 
-use crate::http::ApiError;
+use crate::http::{ApiError, api_version};
 
 /// Maps a platform error to ARM's status and code.
 pub fn platform_error(err: PlatformError) -> ApiError {
@@ -57,6 +57,28 @@ pub fn platform_error(err: PlatformError) -> ApiError {
 /// codes and statuses as the data plane, so this is the data plane's mapping.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
     crate::vault_api::vault_error(err)
+}
+
+/// The request's `api-version` for `plane`, or ARM's 400: `MissingApiVersionParameter`, or
+/// `InvalidApiVersionParameter` listing the supported versions (newest first), as ARM answers.
+pub(crate) fn api_version(
+    uri: &axum::http::Uri,
+    plane: api_version::Plane,
+) -> Result<api_version::Accepted, ApiError> {
+    api_version::require(uri, plane).map_err(|err| match &err {
+        api_version::VersionError::Missing { .. } => ApiError::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ),
+        api_version::VersionError::Invalid { plane, version } => ApiError::bad_request(
+            "InvalidApiVersionParameter",
+            format!(
+                "The api-version '{version}' is invalid for {}. The supported versions are '{}'.",
+                plane.name(),
+                err.supported()
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

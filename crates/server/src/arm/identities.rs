@@ -12,9 +12,10 @@ use keyhold_store::{Precondition, RecordStoreExt, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::arm::error::api_version;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
-use crate::http::api_version::{MANAGED_IDENTITY, require};
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body};
 use crate::state::AppState;
@@ -93,9 +94,15 @@ pub async fn list(
     grant: &Grant,
     group: Option<&str>,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "userAssignedIdentities", MANAGED_IDENTITY)?;
+    api_version(request.uri(), Plane::ManagedIdentity)?;
     let sub = grant.sub()?;
-    let scope = super::list_scope(sub.id, group);
+    let value = list_json(state, &super::list_scope(sub.id, group)).await?;
+    Ok(json(StatusCode::OK, json!({ "value": value })))
+}
+
+/// The user-assigned identities under `scope` (a subscription or resource group id), in
+/// ARM's shape.
+pub(crate) async fn list_json(state: &AppState, scope: &str) -> Result<Vec<Value>, ApiError> {
     let mut value = Vec::new();
     for principal in state
         .identity()
@@ -111,7 +118,7 @@ pub async fn list(
             value.push(to_json(&resource, &principal));
         }
     }
-    Ok(json(StatusCode::OK, json!({ "value": value })))
+    Ok(value)
 }
 
 /// One identity.
@@ -124,7 +131,7 @@ pub async fn handle(
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "userAssignedIdentities", MANAGED_IDENTITY)?;
+    api_version(request.uri(), Plane::ManagedIdentity)?;
     let sub = grant.sub()?;
     let resource_id = grant.scope.clone();
     let identity = state.identity();

@@ -1,6 +1,12 @@
 //! The long-running-operation protocol the ARM SDK pollers follow: an accepted write answers
-//! with `Azure-AsyncOperation` and `Location` naming an operation record and `Retry-After: 1`
-//! (a zero or missing value would make the pollers wait 30 s); the record says `Succeeded`.
+//! with `Azure-AsyncOperation` naming an operation record (whose status says `Succeeded`),
+//! `Location`, and `Retry-After: 1` (a zero or missing value would make the pollers wait 30 s).
+//!
+//! `Location` is what Azure's is: the URL whose answer, once the operation is done, is its
+//! result. For a PUT or PATCH that is the resource itself (the request's own URL), so a poller
+//! that follows `Location` (JavaScript's `beginUpdateAndWait`, Python's `final-state-via:
+//! location`) ends with the resource, not the operation status; for a DELETE it is the
+//! operation record, which answers 200 once the resource is gone.
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -8,7 +14,7 @@ use keyhold_identity::Subscription;
 use keyhold_store::{Precondition, RecordStoreExt, Versioned};
 use serde::{Deserialize, Serialize};
 
-use crate::http::ApiError;
+use crate::http::{ApiError, RequestHead};
 use crate::state::AppState;
 
 /// The table of operation records.
@@ -30,12 +36,21 @@ impl Versioned for Operation {
     const SCHEMA: u16 = 1;
 }
 
+/// What a finished operation leaves behind, for its `Location` header.
+pub(crate) enum Finished<'a> {
+    /// A PUT or PATCH: the resource at the request's own URL.
+    Resource(&'a RequestHead),
+    /// A DELETE: nothing (the operation record answers).
+    Deleted,
+}
+
 /// Records a finished operation and adds the polling headers to `response`.
 pub(crate) async fn with_operation(
     state: &AppState,
     sub: &Subscription,
     location: &str,
     mut response: Response,
+    finished: Finished<'_>,
 ) -> Result<Response, ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = keyhold_platform::Platform::now();
@@ -55,9 +70,22 @@ pub(crate) async fn with_operation(
         state.service_url(),
         sub.id
     );
+    let result_url = match finished {
+        Finished::Resource(request) => format!(
+            "{}{}",
+            state.service_url(),
+            request
+                .uri()
+                .path_and_query()
+                .map_or_else(|| request.uri().path(), |p| p.as_str())
+        ),
+        Finished::Deleted => url.clone(),
+    };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&url) {
-        headers.insert("azure-asyncoperation", value.clone());
+        headers.insert("azure-asyncoperation", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&result_url) {
         headers.insert(header::LOCATION, value);
     }
     headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

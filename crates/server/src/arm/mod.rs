@@ -14,8 +14,11 @@ pub(crate) mod limits;
 pub(crate) mod lro;
 pub mod permissions;
 mod projects;
+mod providers;
 mod resource_groups;
+mod resources;
 pub mod routes;
+pub(crate) mod routes_listing;
 pub(crate) mod routes_parse;
 mod subscriptions;
 pub mod template_deployments;
@@ -162,6 +165,11 @@ async fn dispatch(
         route @ (ArmRoute::ListVaultKeys { .. } | ArmRoute::VaultKey { .. }) => {
             vault_keys::handle(state, head, body, route, grant).await
         }
+        ArmRoute::ListResources { resource_group, .. } => {
+            resources::list(state, head, grant, resource_group.as_deref()).await
+        }
+        ArmRoute::ListProviders { .. } => resources::providers(head, grant),
+        ArmRoute::Provider { namespace, .. } => resources::provider(head, grant, &namespace),
     }
 }
 

@@ -20,6 +20,7 @@ crate::route_kinds! {
         ListTemplateDeployments, TemplateDeployment, ValidateDeployment, WhatIfDeployment,
         ExportDeploymentTemplate, CancelDeployment, ListDeploymentOperations, DeploymentOperation,
         DeploymentOperationStatus, ListVaultKeys, VaultKey,
+        ListResources, ListProviders, Provider,
     }
 }
 
@@ -109,6 +110,9 @@ impl ArmRoute {
             ArmRoute::TemplateDeployments(r) => r.kind(),
             ArmRoute::ListVaultKeys { .. } => K::ListVaultKeys,
             ArmRoute::VaultKey { .. } => K::VaultKey,
+            ArmRoute::ListResources { .. } => K::ListResources,
+            ArmRoute::ListProviders { .. } => K::ListProviders,
+            ArmRoute::Provider { .. } => K::Provider,
         }
     }
 
@@ -142,7 +146,10 @@ impl ArmRoute {
             | ArmRoute::ListDeletedAccounts { subscription }
             | ArmRoute::DeletedAccount { subscription, .. }
             | ArmRoute::AccountOperation { subscription, .. }
-            | ArmRoute::CmkRequest { subscription, .. } => Some(subscription),
+            | ArmRoute::CmkRequest { subscription, .. }
+            | ArmRoute::ListResources { subscription, .. }
+            | ArmRoute::ListProviders { subscription }
+            | ArmRoute::Provider { subscription, .. } => Some(subscription),
             ArmRoute::ListRoleAssignments { scope }
             | ArmRoute::RoleAssignment { scope, .. }
             | ArmRoute::ListRoleDefinitions { scope }
@@ -488,6 +495,15 @@ impl ArmRoute {
                     &format!("/providers/{KV}/vaults/{vault}/keys/{name}"),
                 ),
             ),
+            // Any caller of the subscription's tenant (the gate checks the tenant); the list
+            // is filtered per item by the item type's own read action at the item's id, as
+            // ARM does, so a Contributor of one group sees that group's resources only.
+            ArmRoute::ListResources { .. } => Access::AnyCaller(Api::Management),
+            // The same for every caller of the tenant: the namespaces, types and api-versions
+            // this server answers (registration is a no-op: everything is registered).
+            ArmRoute::ListProviders { .. } | ArmRoute::Provider { .. } => {
+                Access::AnyCaller(Api::Management)
+            }
         }
     }
 }
@@ -518,6 +534,24 @@ mod tests {
 
     fn rows() -> Vec<Row> {
         vec![
+            // Filtered per item by its own read action (see `access`).
+            (Method::GET, "/subscriptions/s1/resources", None),
+            (
+                Method::GET,
+                "/subscriptions/s1/resourceGroups/rg/resources",
+                None,
+            ),
+            (Method::GET, "/subscriptions/s1/providers", None),
+            (
+                Method::GET,
+                "/subscriptions/s1/providers/Microsoft.KeyVault",
+                None,
+            ),
+            (
+                Method::POST,
+                "/subscriptions/s1/providers/Microsoft.KeyVault/register",
+                None,
+            ),
             (Method::GET, "/tenants", None),
             (Method::GET, "/subscriptions", None),
             (
@@ -859,6 +893,7 @@ mod tests {
                     match scope {
                         Scope::Root => "/".to_owned(),
                         Scope::Tenant(t) => format!("/tenants/{t}"),
+                        Scope::CallerTenant => "/tenants/{caller}".to_owned(),
                         Scope::Subscription { subscription, rest } => {
                             assert_eq!(subscription, "s1", "{path}");
                             format!("{{s}}{rest}")
@@ -869,7 +904,7 @@ mod tests {
             };
             let expected = expected.map(|(a, s)| (a, s.to_owned()));
             assert_eq!(got, expected, "{method} {path}");
-            if expected.is_some() {
+            if expected.is_some() || path.starts_with("/subscriptions/s1") {
                 assert_eq!(route.subscription(), Some("s1"), "{path}");
             }
         }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::account_body::{IdentityBody, parse_identity};
 use super::accounts::authorize_identity_assignments;
 use super::error::platform_error;
-use super::lro::with_operation;
+use super::lro::{Finished, with_operation};
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::{RequestHead, json, json_body, rfc3339};
@@ -161,7 +161,14 @@ pub async fn handle(
                     StatusCode::OK
                 };
                 let response = json(status, project_json(state, account, &project).await?);
-                with_operation(state, sub, &account.location, response).await
+                with_operation(
+                    state,
+                    sub,
+                    &account.location,
+                    response,
+                    Finished::Resource(request),
+                )
+                .await
             }
             ResourceOp::Delete => {
                 if platform
@@ -170,7 +177,7 @@ pub async fn handle(
                     .map_err(platform_error)?
                 {
                     let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &account.location, response).await
+                    with_operation(state, sub, &account.location, response, Finished::Deleted).await
                 } else {
                     Ok(crate::http::empty(StatusCode::NO_CONTENT))
                 }

@@ -9,9 +9,10 @@ use keyhold_identity::ResourceGroup;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::arm::error::api_version;
 use crate::arm::routes::ResourceOp;
 use crate::http::ApiError;
-use crate::http::api_version::{RESOURCES, require};
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::empty;
 use crate::http::{RequestHead, json, json_body};
@@ -54,7 +55,7 @@ pub async fn list(
     request: &RequestHead,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "resourceGroups", RESOURCES)?;
+    api_version(request.uri(), Plane::Resources)?;
     let sub = grant.sub()?;
     let groups = state.identity().list_resource_groups(sub.id).await?;
     Ok(json(
@@ -72,7 +73,7 @@ pub async fn handle(
     name: &str,
     op: ResourceOp,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "resourceGroups", RESOURCES)?;
+    api_version(request.uri(), Plane::Resources)?;
     let sub = grant.sub()?;
     let scope = &grant.scope;
     let identity = state.identity();

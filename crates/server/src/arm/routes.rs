@@ -318,6 +318,28 @@ pub enum ArmRoute {
         /// Get, Head or Put.
         op: ResourceOp,
     },
+    // Listing routes (issue 17): parsed in `routes_listing.rs`.
+    /// `GET /subscriptions/{sub}[/resourceGroups/{rg}]/resources` with an optional `$filter`.
+    ListResources {
+        /// Subscription id.
+        subscription: String,
+        /// Resource group, when listing one group.
+        resource_group: Option<String>,
+    },
+    /// `GET /subscriptions/{sub}/providers`
+    ListProviders {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// `GET /subscriptions/{sub}/providers/{namespace}`, or `POST …/{namespace}/register`.
+    Provider {
+        /// Subscription id.
+        subscription: String,
+        /// Provider namespace as sent.
+        namespace: String,
+        /// True for `POST …/register` (every provider is registered already).
+        register: bool,
+    },
 }
 
 impl ArmRoute {

@@ -62,6 +62,9 @@ fn parse_subscription(method: &Method, segments: &[&str]) -> Result<ArmRoute, Ro
     if let Some(route) = super::template_deployments::routes::parse(method, segments) {
         return route.map(ArmRoute::TemplateDeployments);
     }
+    if let Some(listing) = super::routes_listing::parse(method, segments) {
+        return listing;
+    }
     // Role assignments/definitions may hang under any scope: split at the last
     // `providers/Microsoft.Authorization`.
     if let Some(at) = segments

@@ -436,3 +436,80 @@ fn arm_table() {
         assert_eq!(run(method.clone(), &path), expected, "{method} {path}");
     }
 }
+
+#[test]
+fn listing_routes() {
+    let s = "s1";
+    let rows: Vec<(Method, String, Parsed)> = vec![
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/resources"),
+            Some(Ok(ArmRoute::ListResources {
+                subscription: s.into(),
+                resource_group: None,
+            })),
+        ),
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/ResourceGroups/RG1/Resources"),
+            Some(Ok(ArmRoute::ListResources {
+                subscription: s.into(),
+                resource_group: Some("RG1".into()),
+            })),
+        ),
+        (
+            Method::POST,
+            format!("/subscriptions/{s}/resources"),
+            Some(Err(RouteError::MethodNotAllowed("GET"))),
+        ),
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/providers"),
+            Some(Ok(ArmRoute::ListProviders {
+                subscription: s.into(),
+            })),
+        ),
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/providers/microsoft.keyvault"),
+            Some(Ok(ArmRoute::Provider {
+                subscription: s.into(),
+                namespace: "microsoft.keyvault".into(),
+                register: false,
+            })),
+        ),
+        (
+            Method::POST,
+            format!("/subscriptions/{s}/providers/Microsoft.KeyVault/register"),
+            Some(Ok(ArmRoute::Provider {
+                subscription: s.into(),
+                namespace: "Microsoft.KeyVault".into(),
+                register: true,
+            })),
+        ),
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/providers/Microsoft.KeyVault/register"),
+            Some(Err(RouteError::MethodNotAllowed("POST"))),
+        ),
+        // Deeper provider paths are still the providers' own.
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/providers/Microsoft.KeyVault/vaults"),
+            Some(Ok(ArmRoute::ListVaults {
+                subscription: s.into(),
+                resource_group: None,
+            })),
+        ),
+        (
+            Method::GET,
+            format!("/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments"),
+            Some(Ok(ArmRoute::ListRoleAssignments {
+                scope: format!("/subscriptions/{s}"),
+            })),
+        ),
+    ];
+    for (method, path, expected) in rows {
+        assert_eq!(run(method.clone(), &path), expected, "{method} {path}");
+    }
+}

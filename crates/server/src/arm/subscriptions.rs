@@ -5,8 +5,9 @@ use axum::response::Response;
 use keyhold_identity::Subscription;
 use serde_json::{Value, json};
 
+use crate::arm::error::api_version;
 use crate::http::ApiError;
-use crate::http::api_version::{RESOURCES, require};
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json};
 use crate::state::AppState;
@@ -34,7 +35,7 @@ pub async fn list_tenants(
     request: &RequestHead,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "tenants", RESOURCES)?;
+    api_version(request.uri(), Plane::Resources)?;
     let caller = &grant.caller;
     let tenant = state.identity().tenant(caller.principal.tenant_id).await?;
     Ok(json(
@@ -58,7 +59,7 @@ pub async fn list(
     request: &RequestHead,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "subscriptions", RESOURCES)?;
+    api_version(request.uri(), Plane::Resources)?;
     let caller = &grant.caller;
     let identity = state.identity();
     let mut value = Vec::new();
@@ -87,7 +88,7 @@ pub async fn get(
     request: &RequestHead,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "subscriptions", RESOURCES)?;
+    api_version(request.uri(), Plane::Resources)?;
     let _ = state;
     Ok(json(StatusCode::OK, subscription_json(grant.sub()?)))
 }

@@ -21,8 +21,9 @@ use serde_json::{Value, json};
 
 use super::error::vault_error;
 use super::routes::{ArmRoute, ResourceOp};
-use super::vaults::{KEY_VAULT_VERSIONS, not_found, vault_in_group};
-use crate::http::api_version::require;
+use super::vaults::{not_found, vault_in_group};
+use crate::arm::error::api_version;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{ApiError, RequestHead, json, json_body};
 use crate::state::AppState;
@@ -126,7 +127,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "Microsoft.KeyVault", KEY_VAULT_VERSIONS)?;
+    api_version(request.uri(), Plane::KeyVault)?;
     let sub = grant.sub()?;
     match route {
         ArmRoute::ListVaultKeys {

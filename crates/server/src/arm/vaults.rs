@@ -14,27 +14,14 @@ use keyhold_vault::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::arm::error::api_version;
 use crate::arm::error::vault_error;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::api_version::require;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-/// `Microsoft.KeyVault` api-versions keyhold answers.
-pub const KEY_VAULT_VERSIONS: &[&str] = &[
-    "2019-09-01",
-    "2021-06-01-preview",
-    "2021-10-01",
-    "2022-07-01",
-    "2023-02-01",
-    "2023-07-01",
-    "2024-11-01",
-    "2024-12-01-preview",
-    "2025-05-01",
-    "2026-05-15",
-];
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -192,7 +179,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(request.uri(), "Microsoft.KeyVault", KEY_VAULT_VERSIONS)?;
+    api_version(request.uri(), Plane::KeyVault)?;
     let sub = grant.sub()?;
     let vaults = state.vaults();
     match route {

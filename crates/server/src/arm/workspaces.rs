@@ -14,24 +14,14 @@ use serde_json::{Value, json};
 use super::account_body::{IdentityBody, identity_kinds};
 use super::accounts::identity_json;
 use super::error::platform_error;
-use super::lro::with_operation;
+use super::lro::{Finished, with_operation};
+use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
-use crate::http::api_version::require;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{RequestHead, json, json_body, rfc3339};
 use crate::state::AppState;
-
-/// `Microsoft.MachineLearningServices` api-versions keyhold answers.
-pub const ML_VERSIONS: &[&str] = &[
-    "2023-10-01",
-    "2024-04-01",
-    "2024-10-01",
-    "2025-01-01-preview",
-    "2025-04-01",
-    "2025-06-01",
-    "2025-09-01",
-];
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -81,7 +71,7 @@ fn parse_identity(body: IdentityBody) -> Result<AccountIdentity, ApiError> {
     })
 }
 
-async fn workspace_json(state: &AppState, ws: &Account) -> Result<Value, ApiError> {
+pub(crate) async fn workspace_json(state: &AppState, ws: &Account) -> Result<Value, ApiError> {
     let settings = ws.workspace.clone().unwrap_or_default();
     let encryption = match &ws.encryption {
         Encryption::Mmk => json!({ "status": "Disabled" }),
@@ -198,11 +188,7 @@ pub async fn handle(
     route: ArmRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    require(
-        request.uri(),
-        "Microsoft.MachineLearningServices",
-        ML_VERSIONS,
-    )?;
+    api_version(request.uri(), Plane::MachineLearningServices)?;
     let sub = grant.sub()?;
     let platform = state.platform();
     match route {
@@ -295,7 +281,14 @@ pub async fn handle(
                         StatusCode::OK
                     };
                     let response = json(status, workspace_json(state, &ws).await?);
-                    with_operation(state, sub, &ws.location, response).await
+                    with_operation(
+                        state,
+                        sub,
+                        &ws.location,
+                        response,
+                        Finished::Resource(request),
+                    )
+                    .await
                 }
                 ResourceOp::Delete => match existing {
                     Some(ws) => {
@@ -304,7 +297,7 @@ pub async fn handle(
                             .await
                             .map_err(platform_error)?;
                         let response = crate::http::empty(StatusCode::ACCEPTED);
-                        with_operation(state, sub, &ws.location, response).await
+                        with_operation(state, sub, &ws.location, response, Finished::Deleted).await
                     }
                     None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
                 },

@@ -29,6 +29,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("KEYHOLD_AZURE_VAULT_ALIAS", "azure_vault_alias"),
     ("KEYHOLD_MANAGEMENT_AUDIENCE", "management_audience"),
     ("KEYHOLD_AI_AUDIENCE", "ai_audience"),
+    ("KEYHOLD_GRAPH_AUDIENCE", "graph_audience"),
     ("KEYHOLD_TRAINER_COMMAND", "trainer_command"),
     ("KEYHOLD_INFERENCE_UPSTREAM_URL", "inference_upstream_url"),
     (
@@ -93,6 +94,7 @@ impl ConfigLayer {
                 "log_format" => layer.log_format = Some(value),
                 "management_audience" => layer.management_audience = Some(value),
                 "ai_audience" => layer.ai_audience = Some(value),
+                "graph_audience" => layer.graph_audience = Some(value),
                 "max_body_bytes" => {
                     layer.max_body_bytes =
                         Some(value.parse().map_err(|_| ConfigError::Invalid {

@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 /// Default listen address (docs/DESIGN.md section 5).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// The default port (also of the IPv6 loopback listener).
+pub const DEFAULT_PORT: u16 = 8443;
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./keyhold-data";
 /// Default DNS suffix of vault hosts (`{vault}.vault.localhost`).
@@ -26,6 +28,8 @@ pub const DEFAULT_AI_DOMAIN: &str = "openai.localhost";
 pub const DEFAULT_MANAGEMENT_AUDIENCE: &str = "https://management.localhost";
 /// Default token audience of the AI data plane.
 pub const DEFAULT_AI_AUDIENCE: &str = "https://cognitiveservices.localhost";
+/// Default token audience of the Microsoft Graph subset (`/v1.0/…`).
+pub const DEFAULT_GRAPH_AUDIENCE: &str = "https://graph.localhost";
 /// Default limit for request bodies of JSON APIs.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -77,6 +81,8 @@ pub struct ConfigLayer {
     pub management_audience: Option<String>,
     /// Token audience of the AI data plane.
     pub ai_audience: Option<String>,
+    /// Token audience of the Microsoft Graph subset.
+    pub graph_audience: Option<String>,
     /// Other OIDC issuers whose tokens are accepted (config file only).
     pub trusted_issuer: Option<Vec<TrustedIssuerConfig>>,
     /// A command that trains fine-tuning jobs instead of the built-in trainer (program and
@@ -166,6 +172,11 @@ pub enum BlobConfig {
 pub struct Config {
     /// Socket address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// Further addresses served alike: without an explicit `listen`, the IPv6 loopback
+    /// `[::1]:8443` beside `127.0.0.1:8443` (`*.localhost` names resolve to `::1` first where
+    /// libnss-myhostname or systemd-resolved answer them). An explicit `listen` means exactly
+    /// that address.
+    pub listen_also: Vec<SocketAddr>,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Record store engine.
@@ -201,6 +212,9 @@ pub struct Config {
     pub management_audience: String,
     /// Token audience of the AI data plane (no trailing slash).
     pub ai_audience: String,
+    /// Token audience of the Microsoft Graph subset (no trailing slash); tokens for it with the
+    /// port (`https://graph.localhost:8443`, what `az` asks for) are accepted too.
+    pub graph_audience: String,
     /// Trusted external issuers.
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
     /// External trainer command (empty: the built-in trainer).
@@ -287,6 +301,7 @@ impl ConfigLayer {
             azure_vault_alias: higher.azure_vault_alias.or(self.azure_vault_alias),
             management_audience: higher.management_audience.or(self.management_audience),
             ai_audience: higher.ai_audience.or(self.ai_audience),
+            graph_audience: higher.graph_audience.or(self.graph_audience),
             trusted_issuer: higher.trusted_issuer.or(self.trusted_issuer),
             trainer_command: higher.trainer_command.or(self.trainer_command),
             inference_upstream_url: higher
@@ -315,6 +330,14 @@ impl Config {
 
     /// Validates one merged layer, filling defaults.
     pub fn validate(layer: ConfigLayer) -> Result<Config, ConfigError> {
+        let listen_also = if layer.listen.is_none() {
+            vec![SocketAddr::from((
+                std::net::Ipv6Addr::LOCALHOST,
+                DEFAULT_PORT,
+            ))]
+        } else {
+            Vec::new()
+        };
         let listen_text = layer.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError::Invalid {
             setting: "listen",
@@ -426,6 +449,13 @@ impl Config {
             "ai_audience",
             layer.ai_audience.as_deref().unwrap_or(DEFAULT_AI_AUDIENCE),
         )?;
+        let graph_audience = validate_audience(
+            "graph_audience",
+            layer
+                .graph_audience
+                .as_deref()
+                .unwrap_or(DEFAULT_GRAPH_AUDIENCE),
+        )?;
         let trusted_issuers = layer.trusted_issuer.unwrap_or_default();
         for t in &trusted_issuers {
             if !t.issuer.starts_with("https://") {
@@ -482,6 +512,7 @@ impl Config {
             }
         };
         Ok(Config {
+            listen_also,
             listen,
             data_dir,
             store,
@@ -500,6 +531,7 @@ impl Config {
             azure_vault_alias: layer.azure_vault_alias.unwrap_or(true),
             management_audience,
             ai_audience,
+            graph_audience,
             trusted_issuers,
             trainer_command,
             inference_upstream,

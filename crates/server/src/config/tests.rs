@@ -11,6 +11,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn defaults_match_the_contract() {
     let config = Config::resolve(None, ConfigLayer::default(), ConfigLayer::default()).unwrap();
     assert_eq!(config.listen, "127.0.0.1:8443".parse().unwrap());
+    assert_eq!(config.listen_also, vec!["[::1]:8443".parse().unwrap()]);
     assert_eq!(config.data_dir, PathBuf::from("./keyhold-data"));
     assert_eq!(config.store, StoreConfig::Embedded);
     assert_eq!(
@@ -25,6 +26,24 @@ fn defaults_match_the_contract() {
     assert_eq!(config.management_audience, "https://management.localhost");
     assert_eq!(config.ai_audience, "https://cognitiveservices.localhost");
     assert_eq!(config.vault_audience(), "https://vault.localhost");
+    assert_eq!(config.graph_audience, "https://graph.localhost");
+}
+
+#[test]
+fn an_explicit_listen_means_exactly_that_address() {
+    for listen in ["127.0.0.1:8443", "[::1]:9000", "0.0.0.0:8443"] {
+        let layer = ConfigLayer {
+            listen: Some(listen.into()),
+            ..Default::default()
+        };
+        let config = Config::resolve(None, ConfigLayer::default(), layer).unwrap();
+        assert_eq!(config.listen, listen.parse().unwrap());
+        assert!(config.listen_also.is_empty(), "{listen}");
+    }
+    let (env_layer, _) =
+        ConfigLayer::from_env(env(&[("KEYHOLD_LISTEN", "127.0.0.1:7000")])).unwrap();
+    let config = Config::resolve(None, env_layer, ConfigLayer::default()).unwrap();
+    assert!(config.listen_also.is_empty());
 }
 
 #[test]

@@ -22,6 +22,8 @@ pub enum Api {
     Vault,
     /// AI data planes.
     Ai,
+    /// The Microsoft Graph subset (`/v1.0/…`).
+    Graph,
 }
 
 impl Api {
@@ -32,6 +34,7 @@ impl Api {
             Api::Management => config.management_audience.clone(),
             Api::Vault => config.vault_audience(),
             Api::Ai => config.ai_audience.clone(),
+            Api::Graph => config.graph_audience.clone(),
         }
     }
 
@@ -60,9 +63,11 @@ impl Api {
             Api::Management => config.management_audience.clone(),
             Api::Vault => config.vault_audience(),
             Api::Ai => config.ai_audience.clone(),
+            Api::Graph => config.graph_audience.clone(),
         };
         let challenge = match self {
-            Api::Vault => vault_audience_with_port(&main, port),
+            // The Azure CLI uses the Graph endpoint as the Graph resource, port included.
+            Api::Vault | Api::Graph => with_port(&main, port),
             _ => main.clone(),
         };
         if challenge == main {
@@ -78,7 +83,7 @@ pub fn challenge(state: &AppState, api: Api, tenant: Uuid, error: Option<&TokenE
     let authority = format!("{}/{tenant}", state.service_url());
     let resource = api.challenge_resource(state);
     let mut value = match api {
-        Api::Management => format!("Bearer authorization_uri=\"{authority}\""),
+        Api::Management | Api::Graph => format!("Bearer authorization_uri=\"{authority}\""),
         Api::Vault | Api::Ai => {
             format!("Bearer authorization=\"{authority}\", resource=\"{resource}\"")
         }
@@ -93,6 +98,11 @@ pub fn challenge(state: &AppState, api: Api, tenant: Uuid, error: Option<&TokenE
 
 /// `https://{vault-domain}:{port}`, or the plain audience on port 443.
 pub fn vault_audience_with_port(audience: &str, port: u16) -> String {
+    with_port(audience, port)
+}
+
+/// `{audience}:{port}`, or the plain audience on port 443.
+pub fn with_port(audience: &str, port: u16) -> String {
     if port == 443 {
         audience.to_owned()
     } else {

@@ -52,6 +52,9 @@ pub enum Scope {
     Root,
     /// A tenant's directory scope `/tenants/{id}`, from a path segment (id or name).
     Tenant(String),
+    /// The caller's own tenant's directory scope, for APIs whose paths name no tenant
+    /// (Microsoft Graph answers for the token's tenant only).
+    CallerTenant,
     /// Within a subscription: `/subscriptions/{id}` followed by `rest` (empty, or starting
     /// with `/`). The subscription must belong to the caller's tenant.
     Subscription {
@@ -103,7 +106,19 @@ pub async fn management(
     access: &Access,
     subscription: Option<&str>,
 ) -> Result<Grant, ApiError> {
-    let caller = authenticate(state, head.headers(), Api::Management, None).await?;
+    for_api(state, head, access, subscription, Api::Management).await
+}
+
+/// [`management`] for another API whose routes declare management-style actions (Microsoft
+/// Graph): a token for `api`, then the same checks.
+pub async fn for_api(
+    state: &AppState,
+    head: &RequestHead,
+    access: &Access,
+    subscription: Option<&str>,
+    api: Api,
+) -> Result<Grant, ApiError> {
+    let caller = authenticate(state, head.headers(), api, None).await?;
     authorize_caller(state, caller, access, subscription).await
 }
 
@@ -126,6 +141,7 @@ pub async fn authorize_caller(
             let scope = match scope {
                 Scope::Root => "/".to_owned(),
                 Scope::Tenant(segment) => tenant_scope_of_caller(state, &caller, segment).await?,
+                Scope::CallerTenant => keyhold_identity::tenant_scope(caller.principal.tenant_id),
                 Scope::Subscription {
                     subscription: s,
                     rest,

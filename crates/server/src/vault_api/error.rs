@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use keyhold_vault::VaultError;
 
 use crate::http::ApiError;
+use crate::http::api_version::{self, Accepted, Plane, VersionError};
 
 /// The vault layer's one mapping to wire errors.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
@@ -30,6 +31,24 @@ pub(crate) fn vault_error(err: VaultError) -> ApiError {
         Some(inner) => api.with_inner_code(inner),
         None => api,
     }
+}
+
+/// The request's `api-version`, or Key Vault's own 400 (`BadParameter`, naming the newest
+/// stable version as the service does).
+pub(crate) fn api_version(uri: &axum::http::Uri) -> Result<Accepted, ApiError> {
+    api_version::require(uri, Plane::KeyVaultData).map_err(|err| match err {
+        VersionError::Missing { .. } => ApiError::bad_request(
+            "BadParameter",
+            "The api-version query parameter is missing. Consider using the latest supported version.",
+        ),
+        VersionError::Invalid { version, .. } => ApiError::bad_request(
+            "BadParameter",
+            format!(
+                "The specified version ({version}) is not recognized. Consider using the latest supported version ({}).",
+                Plane::KeyVaultData.newest_stable()
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -30,27 +30,12 @@ use keyhold_vault::{AuditEvent, KeyPermission, Vault};
 
 use crate::http::ApiError;
 use crate::http::RequestHead;
-use crate::http::api_version::require;
 use crate::http::auth::{Api, authenticate};
 use crate::http::authz::Access;
 use crate::state::AppState;
 use crate::vault_api::routes::VaultRoute;
 
 pub(crate) use error::vault_error;
-
-/// Key Vault data-plane api-versions keyhold answers.
-pub const VAULT_API_VERSIONS: &[&str] = &[
-    "7.0",
-    "7.1",
-    "7.2",
-    "7.3",
-    "7.4",
-    "7.5",
-    "7.6",
-    "7.6-preview.2",
-    "2025-06-01",
-    "2025-07-01",
-];
 
 /// Largest request body of the vault data plane (keys and payloads are small).
 const MAX_VAULT_BODY: u64 = 256 * 1024;
@@ -83,7 +68,7 @@ pub async fn handle(
         ..AuditEvent::default()
     };
     let result = async {
-        require(head.uri(), "the Key Vault keys API", VAULT_API_VERSIONS)?;
+        error::api_version(head.uri())?;
         let vault = state.vaults().vault(vault_name).await;
         let tenant = vault.as_ref().ok().map(|v| v.tenant_id);
         let principal = authenticate(state, head.headers(), Api::Vault, tenant).await?;

@@ -27,10 +27,10 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 
 pub use run::spawn_sweeper;
-pub use shapes::DEPLOYMENT_VERSIONS;
 pub(crate) use store::delete_group as delete_group_deployments;
 
-use crate::http::api_version::require;
+use crate::arm::error::api_version;
+use crate::http::api_version::Plane;
 use crate::http::authz::Grant;
 use crate::http::{ApiError, RequestHead};
 use crate::state::AppState;
@@ -44,16 +44,12 @@ pub async fn handle(
     route: DeploymentsRoute,
     grant: &Grant,
 ) -> Result<Response, ApiError> {
-    let api_version = require(
-        head.uri(),
-        "Microsoft.Resources/deployments",
-        DEPLOYMENT_VERSIONS,
-    )?;
+    let api_version = api_version(head.uri(), Plane::Deployments)?;
     let result = match &route {
         DeploymentsRoute::List { scope } => api::list(state, grant, scope).await,
         DeploymentsRoute::Deployment { scope, name, op } => match op {
             crate::arm::routes::ResourceOp::Put => {
-                api::put(state, head, body, grant, scope, name, &api_version).await
+                api::put(state, head, body, grant, scope, name, api_version.as_sent()).await
             }
             op => api::get_or_delete(state, grant, scope, name, *op).await,
         },

@@ -10,40 +10,6 @@ use super::store::{DeploymentRecord, states};
 use crate::http::rfc3339;
 use crate::state::AppState;
 
-/// `Microsoft.Resources/deployments` api-versions, as published in azure-rest-api-specs
-/// (`specification/resources/resource-manager/Microsoft.Resources/deployments`): the azure-cli
-/// 2.9x sends 2025-04-01, azure-mgmt-resource-deployments 2.x sends 2026-06-01, older
-/// azure-mgmt-resource releases send 2024-11-01 and before.
-pub const DEPLOYMENT_VERSIONS: &[&str] = &[
-    "2015-11-01",
-    "2016-02-01",
-    "2016-07-01",
-    "2016-09-01",
-    "2017-05-10",
-    "2018-02-01",
-    "2018-05-01",
-    "2019-03-01",
-    "2019-05-01",
-    "2019-05-10",
-    "2019-07-01",
-    "2019-08-01",
-    "2019-10-01",
-    "2020-06-01",
-    "2020-08-01",
-    "2020-10-01",
-    "2021-01-01",
-    "2021-04-01",
-    "2022-09-01",
-    "2023-07-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2024-11-01",
-    "2025-03-01",
-    "2025-04-01",
-    "2026-06-01",
-    "2026-09-01",
-];
-
 fn duration(seconds: u64) -> String {
     format!("PT{seconds}S")
 }
