@@ -54,10 +54,10 @@ class Az:
         })
         self.log: list[str] = []
 
-    def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, args: list[str], check: bool = True, cwd: pathlib.Path | None = None) -> subprocess.CompletedProcess:
         started = time.monotonic()
         done = subprocess.run([AZ, *args], env=self.env, capture_output=True, text=True, timeout=180,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, cwd=cwd)
         self.log.append(f"az {shlex.join(args)} -> {done.returncode} in {time.monotonic() - started:.1f}s")
         if check and done.returncode != 0:
             raise AssertionError(f"az {shlex.join(args)} failed ({done.returncode}):\n{done.stderr}\n{done.stdout}")
@@ -67,11 +67,11 @@ class Az:
         out = self.run([*args, "-o", "json"]).stdout
         return json.loads(out) if out.strip() else None
 
-    def line(self, command: str, check: bool = True) -> subprocess.CompletedProcess:
+    def line(self, command: str, check: bool = True, cwd: pathlib.Path | None = None) -> subprocess.CompletedProcess:
         """One shell line as a user would type it (`az …`, `# comments` allowed)."""
         words = shlex.split(command, comments=True)
         assert words and words[0] == "az", command
-        return self.run(words[1:], check=check)
+        return self.run(words[1:], check=check, cwd=cwd)
 
 
 def readme_block(starting_with: str) -> list[str]:
@@ -279,3 +279,29 @@ def test_account_identity_and_customer_managed_key(keyhold, az):
     az.run(["cognitiveservices", "account", "delete", "-n", "ai-az", "-g", "rg-az-ai"])
     assert "ai-az" not in [a["name"] for a in az.json("cognitiveservices", "account", "list", "-g", "rg-az-ai")]
     assert re.fullmatch(r"[0-9a-f-]{36}", principal)
+
+
+TEMPLATES = ROOT.parent / "shared" / "reference" / "templates"
+
+
+def test_readme_template_deployment_runs_as_written(keyhold, az, tmp_path):
+    """The README's `az deployment group create` of the Foundry customer-managed-key sample,
+    as written, in a directory holding the sample's two files under the names the README uses,
+    against the README's rg1 and kv1 (made by the example block above; its key was deleted
+    there, so it is recovered first)."""
+    boot = keyhold.bootstrap
+    sub = boot["subscriptionId"]
+    if not any(k["name"] == "cmk" for k in az.json("keyvault", "key", "list", "--vault-name", "kv1")):
+        az.run(["keyvault", "key", "recover", "--vault-name", "kv1", "-n", "cmk", "-o", "none"])
+    version = wait_for(lambda: az.json("keyvault", "key", "show", "--vault-name", "kv1", "-n", "cmk"))["key"]["kid"]
+    version = version.rsplit("/", 1)[1]
+    sample = "foundry-30-customer-managed-keys"
+    (tmp_path / "azuredeploy.json").write_bytes((TEMPLATES / f"{sample}.azuredeploy.json").read_bytes())
+    (tmp_path / "deployment.parameters.json").write_bytes(
+        (TEMPLATES / f"{sample}.deployment.parameters.json").read_bytes())
+    for line in readme_block("az deployment group create"):
+        done = az.line(fill(line, keyhold, version=version), cwd=tmp_path)
+        deployed = json.loads(done.stdout)
+        assert deployed["properties"]["provisioningState"] == "Succeeded", deployed
+    assert wait_for(lambda: encryption_status(keyhold, sub, "rg1", "foundry1") == "Active"), \
+        encryption_status(keyhold, sub, "rg1", "foundry1")

@@ -12,8 +12,8 @@ How a block is run:
   made, …); an unknown placeholder fails the test, so a new one must be taught here;
 - a block may be preceded by one directive, an HTML comment GitHub does not show:
   `<!-- readme-test: background -->` runs the block's last line as a server left running until
-  it prints its ready line (stopping the previous one), `<!-- readme-test: fresh -->` does the same
-  after stopping the server and removing `keyhold-data`, `<!-- readme-test: output -->` (a block without a
+  it prints its ready line (stopping the previous one), `<!-- readme-test: stop -->` stops the
+  server before the block (whose last line then starts one in the background, as `background`), `<!-- readme-test: output -->` (a block without a
   language) is compared with the running server's ready line, and
   `<!-- readme-test: skip REASON -->` leaves a block out, saying why (a skip needs a reason).
 
@@ -22,10 +22,11 @@ What the test changes around the commands, and only this: `HOME` is a fresh dire
 a temporary root put first on `PATH` and reuses this checkout's `target/` (`CARGO_TARGET_DIR`),
 `/run/secrets/` is a temporary directory, the Foundry sample the README has its reader download
 is copied into the repository root, and `*.localhost` resolves to loopback for Python (the
-harness's resolver override, `interop/az_resolver/sitecustomize.py`; curl is told with
-`--resolve` in the README itself and keyhold's own client resolves the names itself). The port
+harness's resolver override, `interop/az_resolver/sitecustomize.py`; curl since 7.78 and
+keyhold's own client resolve the names themselves). The port
 is the README's own, 8443: the test fails at once, naming it, if something listens there or
-`./keyhold-data` exists. Whatever the README made in the repository root is removed afterwards.
+`./keyhold-data` exists. What the README made in the repository root (`MADE_BY_README`) is
+removed afterwards.
 """
 from __future__ import annotations
 
@@ -59,12 +60,14 @@ FETCHED = {
 }
 RESOLVER = pathlib.Path(__file__).resolve().parent / "az_resolver"
 VENV_PYTHON = pathlib.Path(os.environ.get("KEYHOLD_VENV_PYTHON", ROOT / ".venv" / "bin" / "python"))
+# What the README's commands make in the repository root, removed after the run.
+MADE_BY_README = {"keyhold-data", "cmk.backup", "back.jsonl", "back.partial"}
 PORT = 8443
 RUN_LANGUAGES = ("sh", "python")
 # A fresh release build of the server (the README's first block) on 2 cores.
 BUILD_TIMEOUT = 45 * 60
 COMMAND_TIMEOUT = 300
-DIRECTIVE = re.compile(r"<!-- readme-test: (?P<kind>background|fresh|output|skip)(?P<reason>[^>]*?) -->\n$")
+DIRECTIVE = re.compile(r"<!-- readme-test: (?P<kind>background|stop|output|skip)(?P<reason>[^>]*?) -->\n$")
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```\n", re.S | re.M)
 PLACEHOLDER = re.compile(r"<[A-Za-z][\w .-]*>|\bfile-…")
 
@@ -86,6 +89,15 @@ def same_file(session: "Session") -> None:
     assert not (ROOT / "back.partial").exists()
 
 
+def everything_readable(session: "Session") -> None:
+    """After a master-key rotation: what the README made is there and usable under the new key
+    (the vault key wraps, the CMK account is Active and lists its files, the login works)."""
+    wait_for_status(session, "Active")
+    session.quiet("keyhold key show --vault-name kv1 -n cmk")
+    session.quiet("keyhold file list --account ai1 -g rg1")
+    session.quiet("keyhold identity token --scope https://vault.localhost/.default")
+
+
 # What the README says a command does, checked after it ran (by the command's first words); each
 # must match a command of the README, so a check cannot outlive its step.
 CHECKS = {
@@ -96,6 +108,9 @@ CHECKS = {
     "keyhold account encryption set": lambda session: wait_for_status(session, "Active"),
     "keyhold file download": same_file,
     "keyhold audit verify": lambda session: session.printed_by("keyhold audit verify")["verified"] > 0,
+    "keyhold master-key rotate --new-key-file": lambda session: not (ROOT / "keyhold-data" / "master.key").exists(),
+    "KEYHOLD_MASTER_KEY_FILE=/run/secrets/keyhold.key keyhold serve": lambda session: everything_readable(session),
+    "KEYHOLD_MASTER_KEY_FILE=/run/secrets/keyhold-2.key keyhold serve": lambda session: everything_readable(session),
 }
 
 
@@ -218,10 +233,14 @@ class Session:
         assert done.returncode == 0, (f"`{command}` exited {done.returncode}:\n--- stdout\n{done.stdout}"
                                       f"--- stderr\n{done.stderr}")
         self.outputs.append((command, done.stdout))
+        self.check(line)
+
+    def check(self, line: str) -> None:
+        """The checks of what the README says `line` (as written) does."""
         for prefix, check in CHECKS.items():
-            if command.startswith(prefix):
+            if line.startswith(prefix):
                 self.checked.add(prefix)
-                assert check(self) is not False, f"`{command}` did not do what the README says"
+                assert check(self) is not False, f"`{line}` did not do what the README says"
 
     def quiet(self, command: str) -> str:
         """A command of the test's own (not the README's), run in the same shell state."""
@@ -247,6 +266,7 @@ class Session:
             assert time.monotonic() < deadline, f"`{command}` not ready in {BUILD_TIMEOUT} s"
             time.sleep(0.2)
         self.transcript.append(f"$ {command} &  # ready")
+        self.check(line)
 
     def ready_line(self) -> str:
         assert self.server_log is not None, "no server is running for an output block to describe"
@@ -384,25 +404,31 @@ def test_the_readme_runs_as_written():
                 continue
             if block.lang not in RUN_LANGUAGES:
                 continue
-            if block.directive == "fresh":
+            if block.directive == "stop":
                 session.stop_server()
-                shutil.rmtree(ROOT / "keyhold-data", ignore_errors=True)
             ran += 1
             if block.lang == "python":
                 session.run_python(block.body)
                 continue
             lines = logical_lines(block.body)
             for index, line in enumerate(lines):
-                if block.directive in ("background", "fresh") and index == len(lines) - 1:
+                if block.directive in ("background", "stop") and index == len(lines) - 1:
                     session.start_server(line)
                 else:
                     session.sh(line, timeout=BUILD_TIMEOUT if line.startswith("cargo ") else COMMAND_TIMEOUT)
     finally:
         session.close()
         print("\n".join(session.transcript))
-        for name in set(os.listdir(ROOT)) - before:
+        # Only what the README makes is removed: anything else new in the root belongs to someone
+        # else (scripts/test installs venvs there), and is only reported.
+        for name in sorted(set(os.listdir(ROOT)) - before):
             path = ROOT / name
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            if name not in MADE_BY_README and name not in FETCHED:
+                print(f"left alone: {name} appeared in the repository root during the run")
+            elif path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         shutil.rmtree(work, ignore_errors=True)
     assert session.checked == set(CHECKS), f"checks of no README command: {set(CHECKS) - session.checked}"
     print(f"README: {ran} blocks run, {skipped} skipped with their reasons")
