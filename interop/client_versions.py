@@ -8,15 +8,34 @@ import importlib
 import importlib.metadata
 import json
 
-# (name, plane, module, client class, extra constructor arguments after the credential)
+# (name, plane, modules to look in (the first that has the class), client class, extra
+# constructor arguments after the credential). azure-mgmt-resource 25+ keeps only the resources
+# client, in `azure.mgmt.resource.resources`; its deployments client is a package of its own and
+# its subscriptions client moved out (in the Azure CLI's venv the older layout is still found).
 MGMT_CLIENTS = [
-    ("azure-mgmt-keyvault", "Microsoft.KeyVault", "azure.mgmt.keyvault", "KeyVaultManagementClient", ("s",)),
-    ("azure-mgmt-cognitiveservices", "Microsoft.CognitiveServices", "azure.mgmt.cognitiveservices",
+    ("azure-mgmt-keyvault", "Microsoft.KeyVault", ("azure.mgmt.keyvault",), "KeyVaultManagementClient", ("s",)),
+    ("azure-mgmt-cognitiveservices", "Microsoft.CognitiveServices", ("azure.mgmt.cognitiveservices",),
      "CognitiveServicesManagementClient", ("s",)),
-    ("azure-mgmt-msi", "Microsoft.ManagedIdentity", "azure.mgmt.msi", "ManagedServiceIdentityClient", ("s",)),
-    ("azure-mgmt-resource", "Microsoft.Resources", "azure.mgmt.resource", "ResourceManagementClient", ("s",)),
-    ("azure-mgmt-resource", "Microsoft.Resources", "azure.mgmt.resource", "SubscriptionClient", ()),
+    ("azure-mgmt-msi", "Microsoft.ManagedIdentity", ("azure.mgmt.msi",), "ManagedServiceIdentityClient", ("s",)),
+    ("azure-mgmt-resource", "Microsoft.Resources", ("azure.mgmt.resource", "azure.mgmt.resource.resources"),
+     "ResourceManagementClient", ("s",)),
+    ("azure-mgmt-resource", "Microsoft.Resources", ("azure.mgmt.resource", "azure.mgmt.resource.subscriptions"),
+     "SubscriptionClient", ()),
+    ("azure-mgmt-resource-deployments", "Microsoft.Resources/deployments", ("azure.mgmt.resource.deployments",),
+     "DeploymentsMgmtClient", ("s",)),
 ]
+
+
+def _client_class(modules: tuple, cls: str):
+    """The class from the first of `modules` that has it, or None (a layout without it)."""
+    for module in modules:
+        try:
+            found = getattr(importlib.import_module(module), cls, None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found
+    return None
 
 
 class _Credential:
@@ -34,11 +53,13 @@ def _package(name: str) -> str | None:
 
 def collect() -> list[dict]:
     found = []
-    for package, plane, module, cls, args in MGMT_CLIENTS:
+    for package, plane, modules, cls, args in MGMT_CLIENTS:
         version = _package(package)
         if version is None:
             continue
-        client_class = getattr(importlib.import_module(module), cls)
+        client_class = _client_class(modules, cls)
+        if client_class is None:
+            continue
         client = client_class(_Credential(), *args)
         # Single-api clients keep it in their configuration; multi-api ones declare a default.
         api = getattr(client._config, "api_version", None) or getattr(client_class, "DEFAULT_API_VERSION", None)

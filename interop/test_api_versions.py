@@ -49,6 +49,8 @@ def route_for(keyhold, plane: str, vault: str) -> str:
         "Microsoft.CognitiveServices": f"{base}/providers/Microsoft.CognitiveServices/accounts",
         "Microsoft.ManagedIdentity": f"{base}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
         "Microsoft.Resources": f"{base}/resourcegroups",
+        "Microsoft.Resources/deployments": f"{base}/resourcegroups/rg-api-versions/providers/"
+                                           "Microsoft.Resources/deployments",
         "KeyVaultData": f"{keyhold.vault_url(vault)}/keys",
     }[plane]
 
@@ -71,7 +73,8 @@ def test_every_version_the_pinned_clients_send_is_accepted(keyhold, versions_vau
     found = sent_versions()
     planes = {f["plane"] for f in found}
     # The clients this project pins: each must have shown up, or the collector is broken.
-    assert {"Microsoft.KeyVault", "Microsoft.CognitiveServices", "KeyVaultData"} <= planes, found
+    assert {"Microsoft.KeyVault", "Microsoft.CognitiveServices", "KeyVaultData", "Microsoft.Resources",
+            "Microsoft.Resources/deployments"} <= planes, found
     if az_python() is not None:
         assert {"Microsoft.Resources", "Microsoft.ManagedIdentity"} <= planes, found
     failures = []
