@@ -446,25 +446,16 @@ impl Harness {
     }
 
     async fn token(&self, tenant: &str, client_id: &str, secret: &str, audience: &str) -> String {
-        let response: Value = self
-            .http
-            .post(format!("{}/{tenant}/oauth2/v2.0/token", self.base()))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_secret", secret),
-                ("scope", &format!("{audience}/.default")),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token: {response}"))
-            .to_owned()
+        let scope = format!("{audience}/.default");
+        common::client_credentials_token(
+            &self.http,
+            &self.base(),
+            tenant,
+            client_id,
+            secret,
+            &scope,
+        )
+        .await
     }
 
     async fn tokens(&self, tenant: &str, client_id: &str, secret: &str) -> Tokens {

@@ -9,26 +9,7 @@ use common::{start, temp_parent};
 use serde_json::{Value, json};
 
 async fn token(client: &reqwest::Client, boot: &Value) -> String {
-    let url = format!(
-        "{}/{}/oauth2/v2.0/token",
-        boot["authority"].as_str().unwrap(),
-        boot["tenantId"].as_str().unwrap()
-    );
-    let response: Value = client
-        .post(url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", boot["clientId"].as_str().unwrap()),
-            ("client_secret", boot["clientSecret"].as_str().unwrap()),
-            ("scope", "https://management.localhost/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"].as_str().unwrap().to_owned()
+    common::admin_token(client, boot, "https://management.localhost/.default").await
 }
 
 fn bootstrap(data: &std::path::Path) -> Value {

@@ -69,28 +69,9 @@ fn start_fails(data: &Path, extra: &[&str]) -> String {
 }
 
 async fn token(server: &Server, tenant: &str, id: &str, secret: &str, scope: &str) -> String {
-    let response: Value = server
-        .client(&[])
-        .post(format!(
-            "https://localhost:{}/{tenant}/oauth2/v2.0/token",
-            server.port()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("scope", scope),
-        ])
-        .send()
+    let authority = format!("https://localhost:{}", server.port());
+    common::client_credentials_token(&server.client(&[]), &authority, tenant, id, secret, scope)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no token: {response}"))
-        .to_owned()
 }
 
 /// What was made before the rotation, to be found again after it.

@@ -33,26 +33,7 @@ async fn four_gib_round_trip_in_constant_memory() {
         serde_json::from_slice(&std::fs::read(data.join("bootstrap.json")).unwrap()).unwrap();
     let sub = boot["subscriptionId"].as_str().unwrap();
     let client = server.client(&["mem-ai.openai.localhost"]);
-    let admin = client
-        .post(format!(
-            "https://localhost:{port}/{}/oauth2/v2.0/token",
-            boot["tenantId"].as_str().unwrap()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", boot["clientId"].as_str().unwrap()),
-            ("client_secret", boot["clientSecret"].as_str().unwrap()),
-            ("scope", "https://management.localhost/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admin = common::admin_token(&client, &boot, "https://management.localhost/.default").await;
     let base = format!("https://localhost:{port}/subscriptions/{sub}/resourceGroups/mem-rg");
     client
         .put(format!("{base}?api-version=2024-11-01"))

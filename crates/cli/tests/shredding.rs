@@ -9,29 +9,6 @@ use common::{start, temp_parent};
 use keyhold_store::{RecordStore, RecordStoreExt, RedbRecordStore};
 use serde_json::{Value, json};
 
-async fn token(client: &reqwest::Client, port: u16, boot: &Value, scope: &str) -> String {
-    client
-        .post(format!(
-            "https://localhost:{port}/{}/oauth2/v2.0/token",
-            boot["tenantId"].as_str().unwrap()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", boot["clientId"].as_str().unwrap()),
-            ("client_secret", boot["clientSecret"].as_str().unwrap()),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn purging_an_account_destroys_its_keks_records_and_objects() {
     let parent = temp_parent();
@@ -42,13 +19,7 @@ async fn purging_an_account_destroys_its_keks_records_and_objects() {
         serde_json::from_slice(&std::fs::read(data.join("bootstrap.json")).unwrap()).unwrap();
     let sub = boot["subscriptionId"].as_str().unwrap();
     let client = server.client(&["shred-ai.openai.localhost", "keep-ai.openai.localhost"]);
-    let admin = token(
-        &client,
-        port,
-        &boot,
-        "https://management.localhost/.default",
-    )
-    .await;
+    let admin = common::admin_token(&client, &boot, "https://management.localhost/.default").await;
     let base = format!("https://localhost:{port}/subscriptions/{sub}/resourceGroups/shred-rg");
     let ok = |r: reqwest::Response| {
         assert!(r.status().is_success(), "{}", r.status());

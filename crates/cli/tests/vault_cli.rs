@@ -38,27 +38,7 @@ async fn vaults_keys_and_a_verified_audit_log() {
 
     // The resource group through plain REST, as `az group create` would.
     let client = server.client(&[]);
-    let token = client
-        .post(format!(
-            "https://localhost:{}/{}/oauth2/v2.0/token",
-            server.port(),
-            boot["tenantId"].as_str().unwrap()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", boot["clientId"].as_str().unwrap()),
-            ("client_secret", boot["clientSecret"].as_str().unwrap()),
-            ("scope", "https://management.localhost/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = common::admin_token(&client, &boot, "https://management.localhost/.default").await;
     let rg = client
         .put(format!(
             "https://localhost:{}/subscriptions/{sub}/resourcegroups/cli-rg?api-version=2024-11-01",

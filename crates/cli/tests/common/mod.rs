@@ -263,3 +263,56 @@ pub fn assert_unchanged(
         "{what}: the data directory changed: {diffs:#?}"
     );
 }
+
+/// A client-credentials token for `scope` from the token endpoint of `tenant` at `authority`
+/// (`https://localhost:{port}`), as any SDK asks for one; panics with the answer if there is none.
+pub async fn client_credentials_token(
+    client: &reqwest::Client,
+    authority: &str,
+    tenant: &str,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
+    let response: serde_json::Value = client
+        .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {response}"))
+        .to_owned()
+}
+
+/// The bootstrap administrator's token for `scope`, from `bootstrap.json`'s own fields
+/// (`authority`, `tenantId`, `clientId`, `clientSecret`).
+pub async fn admin_token(
+    client: &reqwest::Client,
+    boot: &serde_json::Value,
+    scope: &str,
+) -> String {
+    let field = |name: &str| {
+        boot[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("bootstrap.json has no {name}"))
+    };
+    client_credentials_token(
+        client,
+        field("authority"),
+        field("tenantId"),
+        field("clientId"),
+        field("clientSecret"),
+        scope,
+    )
+    .await
+}

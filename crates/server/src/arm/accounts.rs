@@ -278,33 +278,27 @@ async fn dispatch(
                     .put_account(&name, spec)
                     .await
                     .map_err(platform_error)?;
-                let status = if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                let response = json(status, account_json(state, &account).await?);
-                with_operation(
+                super::lro::written(
                     state,
                     sub,
                     &account.location,
-                    response,
-                    Finished::Resource(request),
+                    request,
+                    created,
+                    account_json(state, &account).await?,
                 )
                 .await
             }
-            ResourceOp::Delete => match account_in_group(state, sub, &resource_group, &name).await?
-            {
-                Some(a) => {
+            ResourceOp::Delete => {
+                let existing = account_in_group(state, sub, &resource_group, &name).await?;
+                if existing.is_some() {
                     platform
                         .delete_account(&name)
                         .await
                         .map_err(platform_error)?;
-                    let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &a.location, response, Finished::Deleted).await
                 }
-                None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
-            },
+                super::lro::deleted(state, sub, existing.as_ref().map(|a| a.location.as_str()))
+                    .await
+            }
         },
         ArmRoute::AccountKeys {
             resource_group,

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::platform_error;
-use super::lro::{Finished, with_operation};
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::{RequestHead, json, json_body, rfc3339};
@@ -115,32 +114,22 @@ pub async fn handle(
                     .put_deployment(account, &name, spec)
                     .await
                     .map_err(platform_error)?;
-                let status = if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                let response = json(status, deployment_json(account, &d));
-                with_operation(
+                super::lro::written(
                     state,
                     sub,
                     &account.location,
-                    response,
-                    Finished::Resource(request),
+                    request,
+                    created,
+                    deployment_json(account, &d),
                 )
                 .await
             }
             ResourceOp::Delete => {
-                if platform
+                let existed = platform
                     .delete_deployment(account, &name)
                     .await
-                    .map_err(platform_error)?
-                {
-                    let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &account.location, response, Finished::Deleted).await
-                } else {
-                    Ok(crate::http::empty(StatusCode::NO_CONTENT))
-                }
+                    .map_err(platform_error)?;
+                super::lro::deleted(state, sub, existed.then_some(account.location.as_str())).await
             }
         },
         _ => Err(ApiError::no_route(

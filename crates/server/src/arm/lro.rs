@@ -8,7 +8,7 @@
 //! location`) ends with the resource, not the operation status; for a DELETE it is the
 //! operation record, which answers 200 once the resource is gone.
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use keyhold_identity::Subscription;
 use keyhold_store::{Precondition, RecordStoreExt, Versioned};
@@ -90,4 +90,40 @@ pub(crate) async fn with_operation(
     }
     headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     Ok(response)
+}
+
+/// The answer to a PUT or PATCH that wrote a long-running resource: `201` when it created it,
+/// `200` when it changed it, the resource as the body, and the polling headers (`Location`
+/// names the resource, so pollers that follow it end with the resource).
+pub(crate) async fn written(
+    state: &AppState,
+    sub: &Subscription,
+    location: &str,
+    request: &RequestHead,
+    created: bool,
+    resource: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let response = crate::http::json(status, resource);
+    with_operation(state, sub, location, response, Finished::Resource(request)).await
+}
+
+/// The answer to a DELETE of a long-running resource: `202` with the polling headers when
+/// there was one (in `location`), `204` when there was nothing to delete, as ARM answers.
+pub(crate) async fn deleted(
+    state: &AppState,
+    sub: &Subscription,
+    location: Option<&str>,
+) -> Result<Response, ApiError> {
+    match location {
+        Some(location) => {
+            let response = crate::http::empty(StatusCode::ACCEPTED);
+            with_operation(state, sub, location, response, Finished::Deleted).await
+        }
+        None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
+    }
 }

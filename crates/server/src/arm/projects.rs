@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::account_body::{IdentityBody, parse_identity};
 use super::accounts::authorize_identity_assignments;
 use super::error::platform_error;
-use super::lro::{Finished, with_operation};
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
 use crate::http::{RequestHead, json, json_body, rfc3339};
@@ -155,32 +154,22 @@ pub async fn handle(
                     .put_project(account, &name, spec)
                     .await
                     .map_err(platform_error)?;
-                let status = if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                let response = json(status, project_json(state, account, &project).await?);
-                with_operation(
+                super::lro::written(
                     state,
                     sub,
                     &account.location,
-                    response,
-                    Finished::Resource(request),
+                    request,
+                    created,
+                    project_json(state, account, &project).await?,
                 )
                 .await
             }
             ResourceOp::Delete => {
-                if platform
+                let existed = platform
                     .delete_project(account, &name)
                     .await
-                    .map_err(platform_error)?
-                {
-                    let response = crate::http::empty(StatusCode::ACCEPTED);
-                    with_operation(state, sub, &account.location, response, Finished::Deleted).await
-                } else {
-                    Ok(crate::http::empty(StatusCode::NO_CONTENT))
-                }
+                    .map_err(platform_error)?;
+                super::lro::deleted(state, sub, existed.then_some(account.location.as_str())).await
             }
         },
         _ => Err(ApiError::no_route(

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::account_body::{IdentityBody, identity_kinds};
 use super::accounts::identity_json;
 use super::error::platform_error;
-use super::lro::{Finished, with_operation};
 use crate::arm::error::api_version;
 use crate::arm::routes::{ArmRoute, ResourceOp};
 use crate::http::ApiError;
@@ -275,32 +274,26 @@ pub async fn handle(
                         .put_workspace(&name, spec)
                         .await
                         .map_err(platform_error)?;
-                    let status = if created {
-                        StatusCode::CREATED
-                    } else {
-                        StatusCode::OK
-                    };
-                    let response = json(status, workspace_json(state, &ws).await?);
-                    with_operation(
+                    super::lro::written(
                         state,
                         sub,
                         &ws.location,
-                        response,
-                        Finished::Resource(request),
+                        request,
+                        created,
+                        workspace_json(state, &ws).await?,
                     )
                     .await
                 }
-                ResourceOp::Delete => match existing {
-                    Some(ws) => {
+                ResourceOp::Delete => {
+                    if let Some(ws) = &existing {
                         platform
-                            .delete_workspace(&ws)
+                            .delete_workspace(ws)
                             .await
                             .map_err(platform_error)?;
-                        let response = crate::http::empty(StatusCode::ACCEPTED);
-                        with_operation(state, sub, &ws.location, response, Finished::Deleted).await
                     }
-                    None => Ok(crate::http::empty(StatusCode::NO_CONTENT)),
-                },
+                    super::lro::deleted(state, sub, existing.as_ref().map(|w| w.location.as_str()))
+                        .await
+                }
             }
         }
         _ => Err(ApiError::no_route(
